@@ -1,0 +1,52 @@
+# splashtail: `make dev` runs the stack against the local Discord; `make test` runs every test.
+SHELL := /bin/bash
+NODE_TEST := node --import tsx --test --test-concurrency=2 --test-timeout=300000
+SOURCES := $(shell find cmd internal bot webserver jobs proxy -name '*.ts' 2>/dev/null)
+
+.PHONY: build all install typecheck lint test test-unit test-integration test-e2e dev bench units clean
+
+build: splashtail
+
+splashtail: node_modules/.installed build.mjs $(SOURCES)
+	node build.mjs
+
+all: install typecheck build units
+
+# Installs only when package-lock.json changed since the last install.
+install: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+typecheck: install
+	npx tsc --noEmit
+
+lint: install
+	npx eslint .
+
+units: build
+	./deploy/render-units.sh
+
+config.yaml:
+	cp config.yaml.example config.yaml
+
+dev: build config.yaml
+	./splashtail dev --config config.yaml
+
+test: typecheck lint build
+	$(NODE_TEST) $$(find test -name '*.test.ts' | sort)
+
+test-unit: build
+	$(NODE_TEST) $$(find test/unit -name '*.test.ts' | sort)
+
+test-integration: build
+	$(NODE_TEST) $$(find test/integration -name '*.test.ts' | sort)
+
+test-e2e: build
+	$(NODE_TEST) $$(find test/e2e -name '*.test.ts' | sort)
+
+bench: build
+	@for b in $$(find bench -name '*.bench.ts' | sort); do echo "== $$b"; node --import tsx $$b || exit 1; done
+
+clean:
+	rm -rf splashtail splashtail.map deploy/systemd/rendered node_modules

@@ -1,0 +1,18 @@
+// Bundles cmd/splashtail.ts into the single executable ./splashtail.
+import { chmodSync } from 'node:fs';
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['cmd/splashtail.ts'],
+  outfile: 'splashtail',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  banner: { js: '#!/usr/bin/env node' },
+  // Optional native add-ons that discord.js/ws probe for; absent is fine.
+  external: ['zlib-sync', 'bufferutil', 'utf-8-validate', 'erlpack', '@discordjs/voice', 'pg-native', 'pino-pretty'],
+  logLevel: 'warning',
+});
+chmodSync('splashtail', 0o755);

@@ -1,0 +1,35 @@
+// What every subcommand shares: --config/--env, loading the config or exiting 2 with its problems.
+import type { Command } from 'commander';
+import { type Config, ConfigError, loadConfig } from '../internal/config';
+
+export interface CommonOptions {
+  config: string;
+  env?: string;
+}
+
+export function withCommonOptions(command: Command): Command {
+  return command
+    .option('-c, --config <path>', 'path to the config file', './config.yaml')
+    .option('-e, --env <name>', 'environment whose per-environment values apply (default: `env` in the config)');
+}
+
+/** Loads the config; on problems prints one line each to stderr and exits 2 (no stack trace). */
+export function loadConfigOrExit(options: CommonOptions): Config {
+  try {
+    const { config, warnings } = loadConfig({ path: options.config, env: options.env });
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.problems.join('\n')}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** For subcommands whose issue has not landed: one line, exit 2. */
+export function notBuiltYet(name: string): never {
+  process.stderr.write(`splashtail ${name}: not built yet\n`);
+  process.exit(2);
+}

@@ -1,0 +1,3 @@
+export { ConfigError, ENV_PREFIX, KNOWN_ENVS, loadConfig, parseConfig } from './load';
+export type { Config } from './schema';
+export { configSchema } from './schema';
