@@ -1,0 +1,155 @@
+// One bot cluster process (`splashtail bot --cluster N ...`): the discord.js client for its
+// shards, the IPC link to the clusterer (diag answers, launch_next) and the IServer.
+import { type ChatInputCommandInteraction, Events, Status, type Client } from 'discord.js';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Config } from '../internal/config';
+import { IpcBus } from '../internal/ipc/bus';
+import type { DiagPing, ShardDiag } from '../internal/ipc/messages';
+import type { Shutdown } from '../internal/shutdown';
+import { createClient } from './client';
+import { type ClusterInfo, type GuildSummaryData, buildIServer } from './iserver/app';
+import { commandIndex, modules } from './modules';
+import { type ClusterIdentity, type CommandContext, moduleMetadata } from './modules/types';
+
+export interface ClusterOptions {
+  config: Config;
+  identity: ClusterIdentity;
+  channel: string;
+  logger: Logger;
+  registry: Registry;
+  shutdown: Shutdown;
+}
+
+export async function runCluster({ config, identity, channel, logger, registry, shutdown }: ClusterOptions): Promise<void> {
+  const startedAt = Date.now();
+  const client = createClient(config, identity.shards, identity.shardCount);
+  const bus = new IpcBus({ redisUrl: config.meta.redis_url, channel, extraChannels: [`${channel}:${identity.id}`], logger, name: `cluster-${identity.id}` });
+  const commands = commandIndex(modules);
+  const ctx: CommandContext = { client, cluster: identity, ipc: bus, config, logger, modules };
+  const interactions = new Counter({ name: 'splashtail_bot_interactions_total', help: 'Slash commands handled', labelNames: ['command', 'result'], registers: [registry] });
+  let ready = false;
+
+  shutdown.add('redis', () => bus.close());
+  bus.onMessage((incoming) => {
+    if (incoming.kind === 'invalid') {
+      logger.warn({ error: incoming.error }, 'invalid IPC message ignored');
+    } else if (incoming.kind === 'diag_ping') {
+      if (incoming.ping.id === identity.id) void answerDiag(incoming.ping);
+    } else if (incoming.message.scope === 'bot' && incoming.message.action === 'all_clusters_launched') {
+      logger.info('all clusters launched');
+    }
+  });
+  await bus.start();
+
+  const answerDiag = async (ping: DiagPing) => {
+    try {
+      await bus.publish({ scope: 'launcher', action: 'diag', output: { nonce: ping.nonce, id: identity.id, data: diag(client, identity.shards) } });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'diag answer not sent');
+    }
+  };
+
+  const iserver = buildIServer({
+    logger,
+    registry,
+    secret: config.meta.bot_iserver_secret,
+    source: {
+      info: () => info(client, identity, ready, startedAt),
+      hasGuild: (id) => client.guilds.cache.has(id),
+      guild: (id) => guildSummary(client, id),
+      modules: () => moduleMetadata(modules),
+    },
+  });
+  const port = config.meta.bot_iserver_base_port + identity.id;
+  await iserver.listen({ host: config.meta.bot_iserver_host, port });
+  shutdown.add('iserver', () => iserver.close());
+  logger.info({ url: `http://${config.meta.bot_iserver_host}:${port}` }, 'iserver listening');
+
+  client.on(Events.ShardReady, (shardId) => logger.info({ shard_id: shardId }, 'shard ready'));
+  client.on(Events.ShardDisconnect, (event, shardId) => logger.warn({ shard_id: shardId, code: event.code }, 'shard disconnected'));
+  client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  client.once(Events.ClientReady, () => {
+    ready = true;
+    logger.info({ cluster_id: identity.id, shards: identity.shards, guilds: client.guilds.cache.size }, 'all shards ready');
+    // Tells the clusterer to start the next cluster.
+    void bus.publish({ scope: 'launcher', action: 'launch_next', args: { id: identity.id } }).catch((err: Error) => logger.error({ err: err.message }, 'launch_next not sent'));
+  });
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (!interaction.isChatInputCommand()) return;
+    void handleCommand(interaction);
+  });
+
+  const handleCommand = async (interaction: ChatInputCommandInteraction) => {
+    const command = commands.get(interaction.commandName);
+    if (!command) {
+      interactions.inc({ command: 'unknown', result: 'unknown' });
+      await interaction.reply({ content: `Unknown command /${interaction.commandName}.`, ephemeral: true }).catch(() => {});
+      return;
+    }
+    try {
+      await command.execute(interaction, ctx);
+      interactions.inc({ command: command.data.name, result: 'ok' });
+    } catch (err) {
+      interactions.inc({ command: command.data.name, result: 'error' });
+      logger.error({ err, command: command.data.name }, 'command failed');
+      const content = 'Something went wrong running this command; it has been logged.';
+      const answer = interaction.replied || interaction.deferred ? interaction.followUp({ content }) : interaction.reply({ content });
+      await answer.catch(() => {});
+    }
+  };
+
+  shutdown.add('discord', () => client.destroy());
+  await client.login(config.discord_auth.token);
+}
+
+function shardGuilds(client: Client, shardId: number) {
+  return client.guilds.cache.filter((g) => g.shardId === shardId);
+}
+
+export function diag(client: Client, shards: number[]): ShardDiag[] {
+  return shards.map((shardId) => {
+    const shard = client.ws.shards.get(shardId);
+    const guilds = shardGuilds(client, shardId);
+    return {
+      shard_id: shardId,
+      up: shard?.status === Status.Ready,
+      latency: shard?.ping ?? -1,
+      guilds: guilds.size,
+      users: guilds.reduce((n, g) => n + (g.memberCount ?? 0), 0),
+    };
+  });
+}
+
+function info(client: Client, identity: ClusterIdentity, ready: boolean, startedAt: number): ClusterInfo {
+  const memory = process.memoryUsage();
+  const shardStatus = diag(client, identity.shards);
+  return {
+    cluster_id: identity.id,
+    cluster_name: identity.name,
+    shards: identity.shards,
+    shard_count: identity.shardCount,
+    cluster_count: identity.clusterCount,
+    guilds: client.guilds.cache.size,
+    users: shardStatus.reduce((n, s) => n + s.users, 0),
+    ready,
+    uptime_seconds: Math.round((Date.now() - startedAt) / 100) / 10,
+    memory: { rss: memory.rss, heap_used: memory.heapUsed, heap_total: memory.heapTotal },
+    shard_status: shardStatus,
+  };
+}
+
+function guildSummary(client: Client, id: string): GuildSummaryData | undefined {
+  const guild = client.guilds.cache.get(id);
+  if (!guild) return undefined;
+  return {
+    id: guild.id,
+    name: guild.name,
+    shard_id: guild.shardId,
+    owner_id: guild.ownerId,
+    member_count: guild.memberCount ?? 0,
+    channels: guild.channels.cache.size,
+    roles: guild.roles.cache.size,
+    icon: guild.icon,
+  };
+}

@@ -1,0 +1,47 @@
+// What a bot module is: a name, a description and its slash commands. The same metadata feeds
+// /help, the IServer's GET /modules and BOOTSTRAP_COMMANDS. Add a module in its own folder and
+// register it in ./index.ts.
+import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
+import type { ChatInputCommandInteraction, Client } from 'discord.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../internal/config';
+import type { IpcBus } from '../../internal/ipc/bus';
+
+export interface ClusterIdentity {
+  id: number;
+  name: string;
+  shards: number[];
+  shardCount: number;
+  clusterCount: number;
+}
+
+export interface CommandContext {
+  client: Client;
+  cluster: ClusterIdentity;
+  ipc: IpcBus;
+  config: Config;
+  logger: Logger;
+  modules: readonly BotModule[];
+}
+
+export interface BotCommand {
+  /** The application command as registered with Discord. */
+  data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<unknown>;
+}
+
+export interface BotModule {
+  name: string;
+  description: string;
+  commands: BotCommand[];
+}
+
+export interface ModuleMetadata {
+  name: string;
+  description: string;
+  commands: RESTPostAPIChatInputApplicationCommandsJSONBody[];
+}
+
+export function moduleMetadata(modules: readonly BotModule[]): ModuleMetadata[] {
+  return modules.map((m) => ({ name: m.name, description: m.description, commands: m.commands.map((c) => c.data) }));
+}
