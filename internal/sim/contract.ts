@@ -9,6 +9,7 @@ import type {
   GatewayDispatchEvents,
   GatewayGuildCreateDispatchData,
   GatewayPresenceUpdateData,
+  GatewayPresenceUpdateDispatchData,
 } from 'discord-api-types/v10';
 
 export interface SimDispatch {
@@ -29,7 +30,7 @@ export interface SimWorldView extends EventEmitter<{ dispatch: [SimDispatch] }> 
   /** The full GUILD_CREATE payload for a guild the bot is in, or undefined. */
   guildCreate(guildId: string): GatewayGuildCreateDispatchData | undefined;
   members(guildId: string): APIGuildMember[];
-  presences(guildId: string): GatewayPresenceUpdateData[];
+  presences(guildId: string): GatewayPresenceUpdateDispatchData[];
   /** A client's PRESENCE_UPDATE (op 3) for the bot; the world records it and dispatches it. */
   setBotPresence(presence: GatewayPresenceUpdateData): void;
 }

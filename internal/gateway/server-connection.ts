@@ -1,0 +1,172 @@
+// The server side of one gateway WebSocket, as Discord runs it: query checks, HELLO,
+// heartbeats and ACKs, the send budget, payload limits and the protocol close codes.
+// What a session means (IDENTIFY, RESUME, member requests...) is left to a handler, so the
+// sim and the proxy's downstream server share everything below the session.
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { GatewayOpcodes, type GatewayFrame, MAX_CLIENT_PAYLOAD_BYTES, SEND_LIMIT } from './protocol';
+import { ZlibStreamWriter } from './zlib-stream';
+
+export type ClosedBy = 'client' | 'server' | 'transport';
+
+export interface ConnectionHandler {
+  identify(conn: GatewayServerConnection, d: unknown): void;
+  resume(conn: GatewayServerConnection, d: unknown): void;
+  /** Any other client opcode after authentication (3 presence, 4 voice, 8 members). */
+  command(conn: GatewayServerConnection, op: number, d: unknown): void;
+  closed(conn: GatewayServerConnection, code: number, by: ClosedBy): void;
+}
+
+export interface ConnectionOptions {
+  heartbeatIntervalMs: number;
+  logger: Logger;
+  sendLimit?: { count: number; windowMs: number };
+}
+
+const CLIENT_OPS = new Set<number>([
+  GatewayOpcodes.Heartbeat,
+  GatewayOpcodes.Identify,
+  GatewayOpcodes.PresenceUpdate,
+  GatewayOpcodes.VoiceStateUpdate,
+  GatewayOpcodes.Resume,
+  GatewayOpcodes.RequestGuildMembers,
+]);
+
+export class GatewayServerConnection {
+  /** Set by the handler once IDENTIFY or RESUME succeeded. */
+  authenticated = false;
+  /** Owner's data (the session this connection serves). */
+  session: unknown;
+  readonly compress: boolean;
+  private readonly zlib: ZlibStreamWriter | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private sends: number[] = [];
+  private closedWith: number | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    request: IncomingMessage,
+    private readonly handler: ConnectionHandler,
+    private readonly options: ConnectionOptions,
+  ) {
+    const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+    this.compress = query.get('compress') === 'zlib-stream';
+    this.zlib = this.compress ? new ZlibStreamWriter() : undefined;
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    ws.on('close', (code) => this.teardown(code, this.closedWith === undefined ? 'client' : 'server'));
+    ws.on('error', () => this.teardown(1006, 'transport'));
+
+    const version = query.get('v');
+    if (version !== null && version !== '9' && version !== '10') {
+      this.close(4012, `API version ${version} is not supported; use v=10`);
+      return;
+    }
+    const encoding = query.get('encoding') ?? 'json';
+    if (encoding !== 'json') {
+      this.close(4002, `encoding=${encoding} is not supported; use encoding=json`);
+      return;
+    }
+    this.send({ op: GatewayOpcodes.Hello, d: { heartbeat_interval: options.heartbeatIntervalMs }, s: null, t: null });
+    this.armHeartbeatDeadline();
+  }
+
+  get open(): boolean {
+    return this.closedWith === undefined && this.ws.readyState === this.ws.OPEN;
+  }
+
+  send(frame: GatewayFrame): void {
+    if (!this.open) return;
+    const text = JSON.stringify(frame);
+    if (!this.zlib) {
+      this.ws.send(text);
+      return;
+    }
+    void this.zlib.write(text).then(
+      (buf) => this.open && this.ws.send(buf),
+      () => this.close(4000, 'compression failed'),
+    );
+  }
+
+  dispatch(t: string, d: unknown, s: number): void {
+    this.send({ op: GatewayOpcodes.Dispatch, d, s, t });
+  }
+
+  /** The one way the server ends a connection. */
+  close(code: number, reason = ''): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = code;
+    this.ws.close(code, reason.slice(0, 120));
+    // A client that never answers the close handshake is dropped.
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+    this.teardown(code, 'server');
+  }
+
+  /** Drops the transport without a close frame (a network failure, as the client sees it). */
+  terminate(): void {
+    this.closedWith ??= 1006;
+    this.ws.terminate();
+    this.teardown(1006, 'transport');
+  }
+
+  private tornDown = false;
+  private teardown(code: number, by: ClosedBy): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    clearTimeout(this.heartbeatTimer);
+    this.zlib?.close();
+    this.handler.closed(this, code, by);
+  }
+
+  private armHeartbeatDeadline(): void {
+    clearTimeout(this.heartbeatTimer);
+    // The first beat comes after interval * jitter; allow half an interval of slack.
+    this.heartbeatTimer = setTimeout(() => this.close(4009, 'Session timed out.'), this.options.heartbeatIntervalMs * 1.5);
+    this.heartbeatTimer.unref();
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (this.closedWith !== undefined) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (buf.length > MAX_CLIENT_PAYLOAD_BYTES) return this.close(4002, 'Payload too large.');
+    if (isBinary) return this.close(4002, 'Binary frames are not accepted with encoding=json.');
+
+    const limit = this.options.sendLimit ?? SEND_LIMIT;
+    const now = Date.now();
+    this.sends = this.sends.filter((t) => now - t < limit.windowMs);
+    this.sends.push(now);
+    if (this.sends.length > limit.count) return this.close(4008, 'Rate limited.');
+
+    let frame: { op?: unknown; d?: unknown };
+    try {
+      frame = JSON.parse(buf.toString('utf8'));
+    } catch {
+      return this.close(4002, 'Error while decoding payload.');
+    }
+    if (typeof frame !== 'object' || frame === null || typeof frame.op !== 'number') {
+      return this.close(4002, 'Payload must be an object with a numeric op.');
+    }
+    const { op, d } = frame;
+    if (!CLIENT_OPS.has(op)) return this.close(4001, `Unknown opcode ${op}.`);
+    if (op === GatewayOpcodes.Heartbeat) {
+      this.armHeartbeatDeadline();
+      this.send({ op: GatewayOpcodes.HeartbeatAck, d: null, s: null, t: null });
+      return;
+    }
+    try {
+      if (op === GatewayOpcodes.Identify) {
+        if (this.authenticated) return this.close(4005, 'Already authenticated.');
+        return this.handler.identify(this, d);
+      }
+      if (op === GatewayOpcodes.Resume) {
+        if (this.authenticated) return this.close(4005, 'Already authenticated.');
+        return this.handler.resume(this, d);
+      }
+      if (!this.authenticated) return this.close(4003, 'Not authenticated.');
+      this.handler.command(this, op, d);
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message, op }, 'gateway payload rejected');
+      this.close(4002, 'Invalid payload.');
+    }
+  }
+}

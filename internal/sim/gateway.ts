@@ -1,0 +1,264 @@
+// The sim's gateway: sessions per shard with Discord's IDENTIFY/RESUME rules, intent
+// filtering, member chunking, the identify rate limit and counters tests assert on.
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import {
+  ALL_INTENTS,
+  endsSession,
+  GatewayIntentBits,
+  GatewayOpcodes,
+  MAX_GUILDS_PER_SHARD,
+  PRIVILEGED_INTENTS,
+  shardFor,
+} from '../gateway/protocol';
+import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '../gateway/server-connection';
+import type { ShardCounters, SimDispatch, SimWorldView } from './contract';
+import { IdentifyLimiter } from './gateway-identify';
+import { memberChunks } from './gateway-members';
+
+export interface SimGatewayOptions {
+  world: SimWorldView;
+  shards: number;
+  maxConcurrency: number;
+  identifyIntervalMs: number;
+  heartbeatIntervalMs?: number;
+  publicUrl: () => string;
+  logger: Logger;
+  sessionStartLimit?: { total: number };
+  /** Privileged intents the application may use (default: all). */
+  allowedPrivilegedIntents?: number;
+  /** How long a disconnected session stays resumable. */
+  resumeWindowMs?: number;
+  /** Dispatches kept per session for RESUME. */
+  historyLimit?: number;
+}
+
+interface Session {
+  id: string;
+  shardId: number;
+  shardCount: number;
+  intents: number;
+  seq: number;
+  history: { s: number; t: string; d: unknown }[];
+  conn: GatewayServerConnection | undefined;
+  expires: number;
+}
+
+export class SimGateway implements ConnectionHandler {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  private readonly sessions = new Map<string, Session>();
+  private readonly counters = new Map<number, ShardCounters>();
+  private readonly limiter: IdentifyLimiter;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly onDispatch = (event: SimDispatch) => this.route(event);
+
+  constructor(private readonly opts: SimGatewayOptions) {
+    this.limiter = new IdentifyLimiter(opts.maxConcurrency, opts.identifyIntervalMs, opts.sessionStartLimit?.total ?? 1000);
+    opts.world.on('dispatch', this.onDispatch);
+    this.sweeper = setInterval(() => this.sweep(), 1_000).unref();
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request, socket, head) => {
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        new GatewayServerConnection(ws, request, this, {
+          heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250,
+          logger: this.opts.logger,
+        });
+      });
+    });
+  }
+
+  stats(): { shards: Record<string, ShardCounters> } {
+    const shards: Record<string, ShardCounters> = {};
+    for (let id = 0; id < this.opts.shards; id++) this.counter(id);
+    const live = [...this.sessions.values()].filter((s) => s.conn?.authenticated);
+    for (const [id, c] of [...this.counters].sort((a, b) => a[0] - b[0])) {
+      shards[id] = { ...c, connected: live.filter((s) => s.shardId === id).length };
+    }
+    return { shards };
+  }
+
+  sessionStartLimit() {
+    return this.limiter.sessionStartLimit();
+  }
+
+  forceReconnect(shard: number): number {
+    return this.eachConn(shard, (conn) => {
+      conn.send({ op: GatewayOpcodes.Reconnect, d: null, s: null, t: null });
+      // Clients close themselves on op 7; one that does not is dropped.
+      setTimeout(() => conn.open && conn.close(4000, 'Reconnect requested.'), 2_000).unref();
+    });
+  }
+
+  forceInvalidSession(shard: number, resumable: boolean): number {
+    return this.eachConn(shard, (conn) => {
+      const session = conn.session as Session;
+      if (!resumable) this.sessions.delete(session.id);
+      conn.authenticated = false;
+      conn.send({ op: GatewayOpcodes.InvalidSession, d: resumable, s: null, t: null });
+    });
+  }
+
+  disconnect(shard: number, code?: number): number {
+    return this.eachConn(shard, (conn) => (code === undefined ? conn.terminate() : conn.close(code, 'Disconnected by the sim.')));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.opts.world.off('dispatch', this.onDispatch);
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+
+  identify(conn: GatewayServerConnection, raw: unknown): void {
+    const d = raw as { token?: unknown; intents?: unknown; shard?: unknown; large_threshold?: unknown; properties?: unknown };
+    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.intents !== 'number' || typeof d.properties !== 'object') {
+      return conn.close(4002, 'Identify needs token, intents and properties.');
+    }
+    if (d.token.replace(/^Bot\s+/i, '') !== this.opts.world.token) return conn.close(4004, 'Authentication failed.');
+    const [shardId, shardCount] = Array.isArray(d.shard) ? (d.shard as number[]) : [0, 1];
+    if (!Number.isInteger(shardId) || !Number.isInteger(shardCount) || shardCount! < 1 || shardId! < 0 || shardId! >= shardCount!) {
+      return conn.close(4010, 'Invalid shard.');
+    }
+    if ((d.intents & ~ALL_INTENTS) !== 0) return conn.close(4013, 'Invalid intent(s).');
+    const allowed = this.opts.allowedPrivilegedIntents ?? PRIVILEGED_INTENTS;
+    if ((d.intents & PRIVILEGED_INTENTS & ~allowed) !== 0) return conn.close(4014, 'Disallowed intent(s).');
+    const guildIds = this.opts.world.guildIds().filter((g) => shardFor(g, shardCount!) === shardId);
+    if (guildIds.length > MAX_GUILDS_PER_SHARD) return conn.close(4011, 'Sharding required.');
+    if (!this.limiter.tryIdentify(shardId!)) {
+      // Discord answers an identify over the rate limit with a non-resumable INVALID_SESSION.
+      conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
+      return;
+    }
+
+    const session: Session = { id: randomBytes(16).toString('hex'), shardId: shardId!, shardCount: shardCount!, intents: d.intents, seq: 0, history: [], conn, expires: Infinity };
+    this.sessions.set(session.id, session);
+    conn.session = session;
+    conn.authenticated = true;
+    const counter = this.counter(session.shardId);
+    counter.identifies++;
+    const { world } = this.opts;
+    this.send(session, 'READY', {
+      v: 10,
+      user: world.botUser,
+      guilds: guildIds.map((id) => ({ id, unavailable: true })),
+      session_id: session.id,
+      resume_gateway_url: this.opts.publicUrl(),
+      shard: [session.shardId, session.shardCount],
+      application: world.application,
+      user_settings: {},
+      private_channels: [],
+      relationships: [],
+    });
+    for (const id of guildIds) {
+      const guild = world.guildCreate(id);
+      if (!guild || !(session.intents & GatewayIntentBits.Guilds)) continue;
+      const members = session.intents & GatewayIntentBits.GuildMembers ? guild.members : guild.members.filter((m) => m.user?.id === world.botUser.id);
+      const presences = session.intents & GatewayIntentBits.GuildPresences ? guild.presences : [];
+      this.send(session, 'GUILD_CREATE', { ...guild, members, presences });
+    }
+  }
+
+  resume(conn: GatewayServerConnection, raw: unknown): void {
+    const d = raw as { token?: unknown; session_id?: unknown; seq?: unknown };
+    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.session_id !== 'string') {
+      return conn.close(4002, 'Resume needs token, session_id and seq.');
+    }
+    if (d.token.replace(/^Bot\s+/i, '') !== this.opts.world.token) return conn.close(4004, 'Authentication failed.');
+    const session = this.sessions.get(d.session_id);
+    const seq = typeof d.seq === 'number' ? d.seq : 0;
+    const oldest = session?.history[0]?.s ?? (session ? session.seq + 1 : 0);
+    if (!session || seq < oldest - 1) {
+      conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
+      return;
+    }
+    if (seq > session.seq) return conn.close(4007, 'Invalid seq.');
+    if (session.conn && session.conn !== conn) session.conn.close(4000, 'Session resumed elsewhere.');
+    session.conn = conn;
+    session.expires = Infinity;
+    conn.session = session;
+    conn.authenticated = true;
+    this.counter(session.shardId).resumes++;
+    const counter = this.counter(session.shardId);
+    for (const e of session.history) {
+      if (e.s <= seq) continue;
+      counter.dispatched++;
+      conn.dispatch(e.t, e.d, e.s);
+    }
+    this.send(session, 'RESUMED', null);
+  }
+
+  command(conn: GatewayServerConnection, op: number, d: unknown): void {
+    const session = conn.session as Session;
+    if (op === GatewayOpcodes.PresenceUpdate) {
+      if (typeof d !== 'object' || d === null || typeof (d as { status?: unknown }).status !== 'string') {
+        return conn.close(4002, 'Presence update needs a status.');
+      }
+      this.opts.world.setBotPresence(d as never);
+      return;
+    }
+    if (op === GatewayOpcodes.RequestGuildMembers) {
+      const result = memberChunks(this.opts.world, session, d);
+      if ('close' in result) return conn.close(4002, result.close);
+      for (const [t, chunk] of result.dispatches) this.send(session, t, chunk);
+    }
+    // Voice state updates are accepted; the sim has no voice servers.
+  }
+
+  closed(conn: GatewayServerConnection, code: number, by: ClosedBy): void {
+    const session = conn.session as Session | undefined;
+    if (!session || session.conn !== conn) return;
+    session.conn = undefined;
+    if (by === 'client' && endsSession(code)) this.sessions.delete(session.id);
+    else session.expires = Date.now() + (this.opts.resumeWindowMs ?? 180_000);
+  }
+
+  private route(event: SimDispatch): void {
+    for (const session of this.sessions.values()) {
+      if (shardFor(event.guildId, session.shardCount) !== session.shardId) continue;
+      if (event.intents !== undefined && (event.intents & session.intents) === 0) continue;
+      this.send(session, event.t, this.filterContent(session, event));
+    }
+  }
+
+  /** Without MESSAGE_CONTENT, guild messages that do not mention the bot arrive with empty content. */
+  private filterContent(session: Session, event: SimDispatch): unknown {
+    if ((event.t !== 'MESSAGE_CREATE' && event.t !== 'MESSAGE_UPDATE') || session.intents & GatewayIntentBits.MessageContent) return event.d;
+    const d = event.d as { author?: { id: string }; mentions?: { id: string }[]; guild_id?: string };
+    const botId = this.opts.world.botUser.id;
+    if (!d.guild_id || d.author?.id === botId || d.mentions?.some((m) => m.id === botId)) return event.d;
+    return { ...d, content: '', embeds: [], attachments: [], components: [] };
+  }
+
+  private send(session: Session, t: string, d: unknown): void {
+    session.seq++;
+    session.history.push({ s: session.seq, t, d });
+    if (session.history.length > (this.opts.historyLimit ?? 10_000)) session.history.shift();
+    const counter = this.counter(session.shardId);
+    counter.last_seq = Math.max(counter.last_seq, session.seq);
+    if (session.conn?.authenticated) {
+      counter.dispatched++;
+      session.conn.dispatch(t, d, session.seq);
+    }
+  }
+
+  private counter(shardId: number): ShardCounters {
+    let c = this.counters.get(shardId);
+    if (!c) this.counters.set(shardId, (c = { identifies: 0, resumes: 0, dispatched: 0, last_seq: 0, connected: 0 }));
+    return c;
+  }
+
+  private eachConn(shard: number, fn: (conn: GatewayServerConnection) => void): number {
+    const conns = [...this.sessions.values()].filter((s) => s.shardId === shard && s.conn?.open).map((s) => s.conn!);
+    conns.forEach(fn);
+    return conns.length;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, s] of this.sessions) if (!s.conn && s.expires < now) this.sessions.delete(id);
+  }
+}

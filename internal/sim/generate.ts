@@ -1,0 +1,142 @@
+// A deterministic world from (seed, guild count): guilds with every common channel type,
+// roles (an Administrator role, the bot's managed role), members, and message history.
+import type { APIChannel, APIRole, APIUser } from 'discord-api-types/v10';
+import { P } from './permissions';
+import { prng, Snowflakes } from './snowflake';
+import { type SimGuild, SimWorld } from './world';
+
+const WORDS = ['raid', 'backup', 'hello', 'shard', 'gateway', 'ping', 'proxy', 'cluster', 'event', 'limit', 'role', 'channel', 'server', 'moderation', 'welcome'];
+const NAMES = ['ada', 'bob', 'cyd', 'dee', 'eli', 'fay', 'gus', 'hal', 'ivy', 'jo', 'kai', 'lou', 'max', 'ned', 'oz', 'pam'];
+/** All generated history predates this instant, so new ids always sort after it. */
+const WORLD_TIME = Date.UTC(2026, 0, 1);
+
+const BOT_PERMISSIONS =
+  P.ViewChannel | P.SendMessages | P.ReadMessageHistory | P.EmbedLinks | P.AttachFiles | P.ManageChannels | P.ManageRoles |
+  P.ManageMessages | P.KickMembers | P.BanMembers | P.ModerateMembers | P.ManageWebhooks | P.ManageGuild | P.ViewAuditLog;
+const EVERYONE_PERMISSIONS = P.ViewChannel | P.SendMessages | P.ReadMessageHistory | P.AddReactions | P.Connect | P.Speak | P.UseApplicationCommands;
+
+export interface GenerateOptions {
+  seed: number;
+  guilds: number;
+  membersPerGuild?: number;
+  messagesPerChannel?: number;
+  token?: string;
+}
+
+export function generateWorld({ seed, guilds, membersPerGuild = 12, messagesPerChannel = 15, token }: GenerateOptions): SimWorld {
+  const world = new SimWorld(token);
+  const rand = prng(seed);
+  const pick = <T>(list: T[]) => list[Math.floor(rand() * list.length)]!;
+  // Ids from a separate clock so the same seed always yields the same ids.
+  const ids = new Snowflakes();
+  let clock = WORLD_TIME - 86_400_000 * 30 - seed * 1000;
+  const id = () => ids.next((clock += 1 + Math.floor(rand() * 5)));
+
+  const users: APIUser[] = [];
+  for (let i = 0; i < Math.max(membersPerGuild * 2, 20); i++) {
+    const user: APIUser = { id: id(), username: `${pick(NAMES)}${i}`, discriminator: '0', global_name: null, avatar: null };
+    users.push(user);
+    world.users.set(user.id, user);
+  }
+
+  for (let i = 0; i < guilds; i++) {
+    const owner = users[i % users.length]!;
+    const g = createGuild(world, { id: id(), name: `Sim Guild ${i + 1}`, ownerId: owner.id, idGen: id });
+    const humans = new Set<APIUser>([owner]);
+    while (humans.size < Math.min(membersPerGuild, users.length)) humans.add(pick(users));
+    const roles = [...g.roles.values()].filter((r) => !r.managed && r.id !== g.guild.id);
+    for (const user of humans) {
+      const memberRoles = user === owner ? [] : rand() < 0.3 ? [pick(roles).id] : [];
+      addMember(g, user, memberRoles);
+      if (rand() < 0.5) g.presences.set(user.id, { user: { id: user.id }, status: pick(['online', 'idle', 'dnd'] as const), activities: [], since: null, afk: false } as never);
+    }
+    for (const channel of g.channels.values()) {
+      if (channel.type !== 0 && channel.type !== 5) continue;
+      const list = [];
+      for (let m = 0; m < messagesPerChannel; m++) {
+        const author = pick([...humans]);
+        list.push(world.newMessage(channel.id, author, `${pick(WORDS)} ${pick(WORDS)} ${m}`, { id: id(), timestamp: new Date(clock).toISOString() }));
+      }
+      g.messages.set(channel.id, list);
+      (channel as { last_message_id?: string }).last_message_id = list.at(-1)?.id;
+    }
+  }
+  return world;
+}
+
+export interface CreateGuildOptions {
+  id: string;
+  name: string;
+  ownerId: string;
+  idGen: () => string;
+  /** false: only @everyone, the bot's role and no channels (a restore target). */
+  populated?: boolean;
+}
+
+export function createGuild(world: SimWorld, { id, name, ownerId, idGen, populated = true }: CreateGuildOptions): SimGuild {
+  const role = (r: Omit<Partial<APIRole>, 'permissions'> & { name: string; position: number; permissions: bigint }): APIRole => ({
+    id: idGen(), color: 0, hoist: false, icon: null, unicode_emoji: null, managed: false, mentionable: false, flags: 0, ...r,
+    permissions: r.permissions.toString(),
+  } as APIRole);
+  const everyone = role({ id, name: '@everyone', position: 0, permissions: EVERYONE_PERMISSIONS });
+  const botRole = role({ name: 'splashtail', position: populated ? 4 : 1, permissions: BOT_PERMISSIONS, managed: true, tags: { bot_id: world.botUser.id } });
+  const roles = [everyone, botRole];
+  if (populated) {
+    roles.push(
+      role({ name: 'Member', position: 1, permissions: 0n, color: 0x3498db }),
+      role({ name: 'Moderator', position: 2, permissions: P.KickMembers | P.ManageMessages | P.ModerateMembers, hoist: true, color: 0x2ecc71 }),
+      role({ name: 'Admin', position: 3, permissions: P.Administrator, hoist: true, color: 0xe74c3c }),
+    );
+  }
+  const g: SimGuild = {
+    guild: {
+      id, name, icon: null, splash: null, discovery_splash: null, owner_id: ownerId, afk_channel_id: null, afk_timeout: 300,
+      verification_level: 1, default_message_notifications: 0, explicit_content_filter: 0, roles: [], emojis: [], features: [],
+      mfa_level: 0, application_id: null, system_channel_id: null, system_channel_flags: 0, rules_channel_id: null,
+      vanity_url_code: null, description: null, banner: null, premium_tier: 0, premium_subscription_count: 0,
+      preferred_locale: 'en-US', public_updates_channel_id: null, nsfw_level: 0, premium_progress_bar_enabled: false,
+      safety_alerts_channel_id: null, stickers: [], region: 'us', hub_type: null, incidents_data: null,
+      joined_at: new Date(WORLD_TIME).toISOString(),
+    } as unknown as SimGuild['guild'],
+    channels: new Map(), roles: new Map(roles.map((r) => [r.id, r])), members: new Map(), messages: new Map(),
+    bans: new Map(), audit: [], presences: new Map(),
+  };
+  world.guilds.set(id, g);
+  const owner = world.users.get(ownerId);
+  if (owner) addMember(g, owner, []);
+  addMember(g, world.botUser, [botRole.id]);
+  if (!populated) return g;
+
+  const moderator = roles.find((r) => r.name === 'Moderator')!;
+  const channel = (c: Partial<APIChannel> & { name: string; type: number; position: number }) => {
+    const full = { id: idGen(), guild_id: id, permission_overwrites: [], nsfw: false, parent_id: null, ...c } as unknown as APIChannel;
+    g.channels.set(full.id, full);
+    return full;
+  };
+  const text = channel({ name: 'Text Channels', type: 4, position: 0 });
+  const voice = channel({ name: 'Voice Channels', type: 4, position: 1 });
+  const general = channel({ name: 'general', type: 0, position: 0, parent_id: text.id, topic: 'General chat' } as never);
+  const rules = channel({ name: 'rules', type: 0, position: 1, parent_id: text.id });
+  channel({ name: 'announcements', type: 5, position: 2, parent_id: text.id });
+  channel({ name: 'off-topic', type: 0, position: 3, parent_id: text.id });
+  channel({
+    name: 'mod-only', type: 0, position: 4, parent_id: text.id,
+    permission_overwrites: [
+      { id, type: 0, allow: '0', deny: P.ViewChannel.toString() },
+      { id: moderator.id, type: 0, allow: P.ViewChannel.toString(), deny: '0' },
+    ],
+  } as never);
+  channel({ name: 'General', type: 2, position: 0, parent_id: voice.id, bitrate: 64000, user_limit: 0 } as never);
+  channel({ name: 'Stage', type: 13, position: 1, parent_id: voice.id, bitrate: 64000 } as never);
+  channel({ name: 'help-forum', type: 15, position: 5, parent_id: text.id, available_tags: [] } as never);
+  g.guild.system_channel_id = general.id;
+  g.guild.rules_channel_id = rules.id;
+  return g;
+}
+
+export function addMember(g: SimGuild, user: APIUser, roles: string[]): void {
+  g.members.set(user.id, {
+    user, roles, nick: null, avatar: null, joined_at: new Date(WORLD_TIME).toISOString(), premium_since: null,
+    deaf: false, mute: false, flags: 0, pending: false, communication_disabled_until: null,
+  } as never);
+}

@@ -1,0 +1,164 @@
+// The sim's state: users, guilds (channels, roles, members, messages, bans, audit log),
+// application commands and interactions. Every change goes through `emitDispatch`, the one
+// place the gateway learns about it.
+import { EventEmitter } from 'node:events';
+import type {
+  APIApplicationCommand,
+  APIAuditLogEntry,
+  APIChannel,
+  APIGuild,
+  APIGuildMember,
+  APIMessage,
+  APIRole,
+  APIUser,
+  GatewayGuildCreateDispatchData,
+  GatewayPresenceUpdateData,
+  GatewayPresenceUpdateDispatchData,
+} from 'discord-api-types/v10';
+import { EVENT_INTENTS } from '../gateway/protocol';
+import type { SimDispatch, SimWorldView } from './contract';
+import { Snowflakes } from './snowflake';
+
+export const DEFAULT_TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDAwMQ.c2lt.c3BsYXNodGFpbC1zaW0tdG9rZW4tZm9yLWRldmVsb3BtZW50';
+export const DEFAULT_APP_ID = '1000000000000000001';
+export const DEFAULT_CLIENT_SECRET = 'splashtail-sim-client-secret-0123456789';
+
+export interface SimGuild {
+  guild: APIGuild & { joined_at: string };
+  channels: Map<string, APIChannel>;
+  roles: Map<string, APIRole>;
+  members: Map<string, APIGuildMember & { user: APIUser }>;
+  messages: Map<string, APIMessage[]>;
+  bans: Map<string, { user: APIUser; reason: string | null }>;
+  audit: APIAuditLogEntry[];
+  presences: Map<string, GatewayPresenceUpdateDispatchData>;
+}
+
+export interface SimInteraction {
+  id: string;
+  token: string;
+  guild_id: string;
+  channel_id: string;
+  user_id: string;
+  command_name: string;
+  callback?: { type: number; data?: unknown };
+  original?: APIMessage;
+  followups: APIMessage[];
+}
+
+export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implements SimWorldView {
+  readonly ids = new Snowflakes();
+  readonly users = new Map<string, APIUser>();
+  readonly guilds = new Map<string, SimGuild>();
+  readonly globalCommands: APIApplicationCommand[] = [];
+  readonly guildCommands = new Map<string, APIApplicationCommand[]>();
+  readonly interactions = new Map<string, SimInteraction>();
+  readonly botUser: APIUser;
+  readonly application: { id: string; flags: number };
+  botPresence: GatewayPresenceUpdateData | undefined;
+
+  constructor(
+    readonly token: string = DEFAULT_TOKEN,
+    readonly clientSecret: string = DEFAULT_CLIENT_SECRET,
+    appId: string = DEFAULT_APP_ID,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.botUser = { id: appId, username: 'splashtail', discriminator: '0000', global_name: null, avatar: null, bot: true };
+    this.users.set(appId, this.botUser);
+    this.application = { id: appId, flags: 0 };
+  }
+
+  emitDispatch(t: string, d: unknown, guildId?: string): void {
+    this.emit('dispatch', { t: t as SimDispatch['t'], d, guildId, intents: EVENT_INTENTS[t] });
+  }
+
+  guildIds(): string[] {
+    return [...this.guilds.keys()];
+  }
+
+  guild(guildId: string): SimGuild | undefined {
+    return this.guilds.get(guildId);
+  }
+
+  guildCreate(guildId: string): GatewayGuildCreateDispatchData | undefined {
+    const g = this.guilds.get(guildId);
+    if (!g) return undefined;
+    return {
+      ...g.guild,
+      roles: [...g.roles.values()],
+      large: g.members.size > 250,
+      unavailable: false,
+      member_count: g.members.size,
+      members: [...g.members.values()],
+      channels: [...g.channels.values()].filter((c) => c.type !== 11 && c.type !== 12),
+      threads: [],
+      presences: [...g.presences.values()],
+      voice_states: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    } as unknown as GatewayGuildCreateDispatchData;
+  }
+
+  members(guildId: string): APIGuildMember[] {
+    return [...(this.guilds.get(guildId)?.members.values() ?? [])];
+  }
+
+  presences(guildId: string): GatewayPresenceUpdateDispatchData[] {
+    return [...(this.guilds.get(guildId)?.presences.values() ?? [])];
+  }
+
+  setBotPresence(presence: GatewayPresenceUpdateData): void {
+    this.botPresence = presence;
+    for (const g of this.guilds.values()) {
+      const d = { user: { id: this.botUser.id }, guild_id: g.guild.id, status: presence.status, activities: presence.activities ?? [], client_status: { web: presence.status } };
+      this.emitDispatch('PRESENCE_UPDATE', d, g.guild.id);
+    }
+  }
+
+  channelGuild(channelId: string): SimGuild | undefined {
+    for (const g of this.guilds.values()) if (g.channels.has(channelId)) return g;
+    return undefined;
+  }
+
+  addAudit(g: SimGuild, entry: Omit<APIAuditLogEntry, 'id' | 'guild_id'>): void {
+    const full = { ...entry, id: this.ids.next() } as APIAuditLogEntry;
+    g.audit.unshift(full);
+    if (g.audit.length > 500) g.audit.pop();
+    this.emitDispatch('GUILD_AUDIT_LOG_ENTRY_CREATE', { ...full, guild_id: g.guild.id }, g.guild.id);
+  }
+
+  /** Appends a message to its channel and dispatches MESSAGE_CREATE. */
+  postMessage(g: SimGuild, message: APIMessage): APIMessage {
+    const list = g.messages.get(message.channel_id) ?? [];
+    list.push(message);
+    g.messages.set(message.channel_id, list);
+    const channel = g.channels.get(message.channel_id) as { last_message_id?: string } | undefined;
+    if (channel) channel.last_message_id = message.id;
+    const member = g.members.get(message.author.id);
+    this.emitDispatch('MESSAGE_CREATE', { ...message, guild_id: g.guild.id, ...(member && !message.webhook_id ? { member: { ...member, user: undefined } } : {}) }, g.guild.id);
+    return message;
+  }
+
+  newMessage(channelId: string, author: APIUser, content: string, extra: Partial<APIMessage> = {}): APIMessage {
+    const id = this.ids.next();
+    return {
+      id,
+      channel_id: channelId,
+      author,
+      content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      pinned: false,
+      type: 0,
+      ...extra,
+    } as APIMessage;
+  }
+}
