@@ -1,17 +1,76 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { notBuiltYet, withCommonOptions } from './common';
+import { createLogger } from '../internal/log';
+import { Shutdown } from '../internal/shutdown';
+import { createSimServer } from '../internal/sim/server';
+import { DEFAULT_TOKEN } from '../internal/sim/world';
+import { loadConfigOrExit, withCommonOptions } from './common';
+
+interface SimFlags {
+  config: string;
+  env?: string;
+  port?: string;
+  host?: string;
+  token?: string;
+  guilds?: string;
+  shards?: string;
+  maxConcurrency?: string;
+  identifyIntervalMs?: string;
+  heartbeatIntervalMs?: string;
+  seed?: string;
+  world?: string;
+  rate?: string;
+  restLimit?: string;
+}
+
+function int(name: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`splashtail sim: --${name} must be an integer >= ${min}, got "${value}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
 
 export function simCommand(): Command {
   return withCommonOptions(new Command('sim').description('a local Discord (gateway + REST + OAuth2) for development and tests'))
-    .option('--port <port>', 'port to listen on', '3219')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--token <token>', 'the bot token the sim accepts')
-    .option('--guilds <n>', 'number of generated guilds')
-    .option('--shards <n>', 'recommended shard count from /gateway/bot')
-    .option('--max-concurrency <n>', 'identify max_concurrency')
-    .option('--identify-interval-ms <ms>', 'identify interval per concurrency bucket')
-    .option('--seed <n>', 'seed of the generated world')
+    .option('--port <port>', 'port to listen on (default 3219)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--token <token>', 'the bot token the sim accepts (default: the one in config.yaml.example)')
+    .option('--guilds <n>', 'number of generated guilds (default 10)')
+    .option('--shards <n>', 'recommended shard count from /gateway/bot (default 4)')
+    .option('--max-concurrency <n>', 'identify max_concurrency (default 1)')
+    .option('--identify-interval-ms <ms>', 'identify interval per concurrency bucket (default 5000)')
+    .option('--heartbeat-interval-ms <ms>', 'heartbeat_interval sent in HELLO (default 41250)')
+    .option('--seed <n>', 'seed of the generated world (default 1)')
     .option('--world <file.json>', 'load the world from a JSON file instead of generating it')
     .option('--rate <events/s>', 'generate a realistic mix of dispatches at this rate')
-    .action(() => notBuiltYet('sim'));
+    .option('--rest-limit <n>', 'REST requests per route bucket per second (and global per second; default 50)')
+    .action(async (flags: SimFlags) => {
+      // The sim runs without a config file; when there is one, its `sim` section gives defaults.
+      const fromConfig = flags.config !== './config.yaml' || existsSync(flags.config) ? loadConfigOrExit(flags) : undefined;
+      const base = fromConfig?.sim;
+      const logger = createLogger('sim');
+      const restLimit = int('rest-limit', flags.restLimit, 50, 1);
+      const server = await createSimServer({
+        host: flags.host ?? base?.host ?? '127.0.0.1',
+        port: int('port', flags.port, base?.port ?? 3219),
+        token: (flags.token ?? fromConfig?.discord_auth.token ?? DEFAULT_TOKEN).replace(/^Bot\s+/i, ''),
+        guilds: int('guilds', flags.guilds, base?.guilds ?? 10),
+        shards: int('shards', flags.shards, base?.shards ?? 4, 1),
+        maxConcurrency: int('max-concurrency', flags.maxConcurrency, base?.max_concurrency ?? 1, 1),
+        identifyIntervalMs: int('identify-interval-ms', flags.identifyIntervalMs, base?.identify_interval_ms ?? 5000),
+        heartbeatIntervalMs: int('heartbeat-interval-ms', flags.heartbeatIntervalMs, 41_250, 100),
+        seed: int('seed', flags.seed, base?.seed ?? 1),
+        worldFile: flags.world,
+        rate: flags.rate === undefined ? undefined : int('rate', flags.rate, 0),
+        rateLimits: { perBucket: restLimit, windowMs: 1_000, globalPerSecond: restLimit },
+        logger,
+      });
+      const shutdown = new Shutdown(logger);
+      shutdown.add('sim', () => server.close());
+      shutdown.listen();
+      process.stdout.write(`sim listening on ${server.url}\n`);
+    });
 }
