@@ -103,7 +103,7 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
     throw unknown('Interaction');
   };
   const botMessage = (i: SimInteraction, data: Record<string, unknown>, extra: Partial<APIMessage> = {}): APIMessage =>
-    world.newMessage(i.channel_id, world.botUser, String(data.content ?? ''), { embeds: (data.embeds as never) ?? [], flags: (data.flags as number) ?? 0, webhook_id: world.application.id, application_id: world.application.id, interaction_metadata: { id: i.id, type: 2, user: world.users.get(i.user_id) } as never, ...extra });
+    world.newMessage(i.channel_id, world.botUser, String(data.content ?? ''), { embeds: (data.embeds as never) ?? [], flags: (data.flags as number) ?? 0, webhook_id: world.application.id, application_id: world.application.id, interaction_metadata: { id: i.id, type: 2, user: world.users.get(i.user_id), authorizing_integration_owners: { 0: i.guild_id } } as never, ...extra });
 
   app.post<{ Params: Params }>('/interactions/:id/:token/callback', (req, reply) => {
     const i = world.interactions.get(req.params.id);
@@ -120,27 +120,30 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
     return withResponse ? { interaction: { id: i.id, type: 2 }, resource: { type: b.type, message: i.original } } : reply.status(204).send();
   });
 
-  app.get<{ Params: Params }>('/webhooks/:app/:token/messages/@original', (req) => {
-    const i = interactionBy(req.params.token);
-    if (!i.original) throw unknown('Message');
-    return i.original;
+  // `:message` is `@original` or a followup's id.
+  type MessageParams = Params & { message: string };
+  const responseMessage = (i: SimInteraction, id: string) => (id === '@original' ? i.original : i.followups.find((m) => m.id === id));
+  app.get<{ Params: MessageParams }>('/webhooks/:app/:token/messages/:message', (req) => {
+    const message = responseMessage(interactionBy(req.params.token), req.params.message);
+    if (!message) throw unknown('Message');
+    return message;
   });
-  app.patch<{ Params: Params }>('/webhooks/:app/:token/messages/@original', (req) => {
+  app.patch<{ Params: MessageParams }>('/webhooks/:app/:token/messages/:message', (req) => {
     const i = interactionBy(req.params.token);
     const g = guildOf(ctx, i.guild_id);
     const b = body(req);
-    if (!i.original) i.original = world.postMessage(g, botMessage(i, b));
-    else {
-      if (b.content !== undefined) i.original.content = str(b.content, 'content', { max: 2000 })!;
-      if (Array.isArray(b.embeds)) i.original.embeds = b.embeds as never;
-      i.original.edited_timestamp = new Date().toISOString();
-      world.emitDispatch('MESSAGE_UPDATE', { ...i.original, guild_id: g.guild.id }, g.guild.id);
-    }
-    return i.original;
+    if (req.params.message === '@original' && !i.original) i.original = world.postMessage(g, botMessage(i, b));
+    const message = responseMessage(i, req.params.message);
+    if (!message) throw unknown('Message');
+    if (b.content !== undefined) message.content = str(b.content, 'content', { max: 2000 })!;
+    if (Array.isArray(b.embeds)) message.embeds = b.embeds as never;
+    message.edited_timestamp = new Date().toISOString();
+    world.emitDispatch('MESSAGE_UPDATE', { ...message, guild_id: g.guild.id }, g.guild.id);
+    return message;
   });
-  app.delete<{ Params: Params }>('/webhooks/:app/:token/messages/@original', (req, reply) => {
+  app.delete<{ Params: MessageParams }>('/webhooks/:app/:token/messages/:message', (req, reply) => {
     const i = interactionBy(req.params.token);
-    if (!i.original) throw unknown('Message');
+    if (req.params.message !== '@original' || !i.original) throw unknown('Message');
     const g = guildOf(ctx, i.guild_id);
     g.messages.set(i.channel_id, (g.messages.get(i.channel_id) ?? []).filter((m) => m.id !== i.original!.id));
     world.emitDispatch('MESSAGE_DELETE', { id: i.original.id, channel_id: i.channel_id, guild_id: g.guild.id }, g.guild.id);
