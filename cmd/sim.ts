@@ -21,6 +21,7 @@ interface SimFlags {
   world?: string;
   rate?: string;
   restLimit?: string;
+  privilegedIntents?: string;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min = 0): number {
@@ -46,6 +47,7 @@ export function simCommand(): Command {
     .option('--seed <n>', 'seed of the generated world (default 1)')
     .option('--world <file.json>', 'load the world from a JSON file instead of generating it')
     .option('--rate <events/s>', 'generate a realistic mix of dispatches at this rate')
+    .option('--privileged-intents <bits>', 'privileged intents the application may use (default all: 33026); others close with 4014')
     .option('--rest-limit <n>', 'REST requests per route bucket per second (and global per second; default 50)')
     .action(async (flags: SimFlags) => {
       // The sim runs without a config file; when there is one, its `sim` section gives defaults.
@@ -65,6 +67,7 @@ export function simCommand(): Command {
         seed: int('seed', flags.seed, base?.seed ?? 1),
         worldFile: flags.world,
         rate: flags.rate === undefined ? undefined : int('rate', flags.rate, 0),
+        allowedPrivilegedIntents: flags.privilegedIntents === undefined ? undefined : int('privileged-intents', flags.privilegedIntents, 0),
         rateLimits: { perBucket: restLimit, windowMs: 1_000, globalPerSecond: restLimit },
         logger,
       });

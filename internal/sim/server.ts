@@ -30,6 +30,7 @@ export interface SimOptions {
   worldFile?: string;
   rate?: number;
   rateLimits?: RateLimitOptions;
+  allowedPrivilegedIntents?: number;
   logger: Logger;
 }
 
@@ -51,7 +52,7 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
   const wsUrl = () => url.replace(/^http/, 'ws');
   const gateway = new SimGateway({
     world, shards: options.shards, maxConcurrency: options.maxConcurrency, identifyIntervalMs: options.identifyIntervalMs,
-    heartbeatIntervalMs: options.heartbeatIntervalMs, publicUrl: wsUrl, logger: options.logger,
+    heartbeatIntervalMs: options.heartbeatIntervalMs, publicUrl: wsUrl, allowedPrivilegedIntents: options.allowedPrivilegedIntents, logger: options.logger,
   });
   const ctx: SimContext = { world, bearerTokens: new Map() };
   const webhooks = new Map<string, SimWebhook>();

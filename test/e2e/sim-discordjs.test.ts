@@ -26,8 +26,8 @@ describe('discord.js against the sim', () => {
   before(async () => {
     const port = await freePort();
     sim = start(['sim', '--port', String(port), '--shards', '4', '--guilds', '50', '--max-concurrency', '4', '--identify-interval-ms', '100', '--seed', '7']);
-    const line = await sim.waitFor(/listening/);
-    base = /(http:\/\/\S+)/.exec(line)![1]!;
+    const line = await sim.waitFor(/^sim listening on /);
+    base = line.split(' ').at(-1)!;
     guilds = (await api('/_sim/guilds')) as SimGuildInfo[];
   });
 
