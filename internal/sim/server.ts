@@ -54,7 +54,7 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
     world, shards: options.shards, maxConcurrency: options.maxConcurrency, identifyIntervalMs: options.identifyIntervalMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs, publicUrl: wsUrl, allowedPrivilegedIntents: options.allowedPrivilegedIntents, logger: options.logger,
   });
-  const ctx: SimContext = { world, bearerTokens: new Map() };
+  const ctx: SimContext = { world, bearerTokens: new Map(), oauthCodes: new Map(), refreshTokens: new Map() };
   const webhooks = new Map<string, SimWebhook>();
   const limiter = new RestRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
 

@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { channelPermissions, highestRolePosition, basePermissions } from '../permissions';
 import type { SimGuild, SimWorld } from '../world';
+import type { Grant } from './oauth2';
 
 export class DiscordError extends Error {
   constructor(
@@ -48,6 +49,8 @@ export interface SimContext {
   world: SimWorld;
   /** OAuth2 access tokens -> user id. */
   bearerTokens: Map<string, string>;
+  oauthCodes: Map<string, Grant>;
+  refreshTokens: Map<string, { userId: string; scope: string }>;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DiscordError, type SimContext } from './context';
 
-interface Grant {
+export interface Grant {
   userId: string;
   redirectUri: string;
   scope: string;
@@ -11,9 +11,7 @@ interface Grant {
 }
 
 export function oauth2Routes(app: FastifyInstance, ctx: SimContext): void {
-  const codes = new Map<string, Grant>();
-  const refreshTokens = new Map<string, { userId: string; scope: string }>();
-  const { world } = ctx;
+  const { world, oauthCodes: codes, refreshTokens } = ctx;
 
   // The page a user sees; `user_id` picks who logs in (the sim has no passwords).
   app.get<{ Querystring: Record<string, string | undefined> }>('/oauth2/authorize', (req, reply) => {
