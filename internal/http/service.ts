@@ -1,5 +1,5 @@
 // The fastify base every service starts from: pino logging, /healthz and /metrics.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
@@ -14,7 +14,11 @@ export interface ServiceOptions {
 }
 
 export function createHttpService({ logger, registry, health, bodyLimit }: ServiceOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+  });
 
   // Clients get a 4xx naming the problem, never a stack trace.
   app.setErrorHandler((err: { statusCode?: number; message: string; validation?: unknown }, req, reply) => {
