@@ -76,8 +76,11 @@ export class GatewayServerConnection {
   }
 
   send(frame: GatewayFrame): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  private sendText(text: string): void {
     if (!this.open) return;
-    const text = JSON.stringify(frame);
     if (!this.zlib) {
       this.ws.send(text);
       return;
@@ -90,6 +93,11 @@ export class GatewayServerConnection {
 
   dispatch(t: string, d: unknown, s: number): void {
     this.send({ op: GatewayOpcodes.Dispatch, d, s, t });
+  }
+
+  /** A dispatch whose `d` is already JSON: one serialisation serves every session of a shard. */
+  dispatchJson(t: string, dJson: string, s: number): void {
+    this.sendText(`{"op":0,"d":${dJson},"s":${s},"t":${JSON.stringify(t)}}`);
   }
 
   /** The one way the server ends a connection. */

@@ -111,7 +111,7 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
     });
     const answer = await waitFor('the /ping answer', async () => {
       const i = await json<{ original: { content: string } | null }>(`${simUrl}/_sim/interactions/${created.id}`);
-      return i.original?.content && i.original;
+      return i.original?.content ? i.original : undefined;
     });
     assert.match(answer.content, /pong/i);
   });

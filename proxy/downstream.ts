@@ -1,0 +1,261 @@
+// The Discord gateway v10 the proxy serves to bots. A bot's IDENTIFY gets a READY built from
+// the upstream shard's READY and the shard's GUILD_CREATEs from the guild state, then live
+// events with its own seq. Events are kept per session for RESUME, and per shard while no
+// session holds it, so a restarted bot loses nothing and never makes the proxy re-identify.
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { ALL_INTENTS, EVENT_INTENTS, endsSession, GatewayIntentBits, GatewayOpcodes } from '../internal/gateway/protocol';
+import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '../internal/gateway/server-connection';
+import type { GuildState } from './guild-state';
+import type { ProxyMetrics } from './metrics';
+
+interface Entry {
+  t: string;
+  json: string;
+  at: number;
+}
+
+interface Session {
+  id: string;
+  shardId: number;
+  intents: number;
+  seq: number;
+  /** Entries after `firstSeq - 1`, for RESUME. */
+  history: Entry[];
+  firstSeq: number;
+  conn: GatewayServerConnection | undefined;
+  disconnectedAt: number;
+  sends: number[];
+}
+
+export interface DownstreamOptions {
+  token: string;
+  shardCount: number;
+  shardIds: Set<number>;
+  guilds: GuildState;
+  send: (shardId: number, payload: GatewaySendPayload) => Promise<void>;
+  publicUrl: string;
+  bufferMaxEvents: number;
+  bufferMaxAgeMs: number;
+  heartbeatIntervalMs?: number;
+  /** How long an IDENTIFY waits for its upstream shard to be READY. */
+  readyWaitMs?: number;
+  metrics: ProxyMetrics;
+  logger: Logger;
+}
+
+/** Sends per 60 s that the downstream sessions of one shard share (Discord allows 120, keep headroom). */
+const SHARD_SEND_BUDGET = 110;
+const SEND_WINDOW_MS = 60_000;
+
+export class Downstream implements ConnectionHandler {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 16 });
+  private readonly sessions = new Map<string, Session>();
+  /** Events of a shard while no session was connected to it. */
+  private readonly missed = new Map<number, Entry[]>();
+  private readonly memberNonces = new Map<string, { sessionId: string; nonce: string | undefined }>();
+  private nonceCounter = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly opts: DownstreamOptions) {
+    this.sweeper = setInterval(() => this.sweep(), 1_000);
+    this.sweeper.unref();
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request, socket, head) => {
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        new GatewayServerConnection(ws, request, this, { heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250, logger: this.opts.logger });
+      });
+    });
+  }
+
+  /** One upstream dispatch: to every session of its shard, or into the shard's missed buffer. */
+  onUpstream(shardId: number, payload: GatewayDispatchPayload): void {
+    if (payload.t === 'READY' || payload.t === 'RESUMED') return;
+    const d = payload.d as { nonce?: string };
+    if (payload.t === 'GUILD_MEMBERS_CHUNK' && d.nonce && this.memberNonces.has(d.nonce)) return this.deliverChunk(payload);
+    const entry: Entry = { t: payload.t, json: JSON.stringify(payload.d), at: Date.now() };
+    const needs = EVENT_INTENTS[payload.t];
+    let delivered = false;
+    for (const session of this.sessions.values()) {
+      if (session.shardId !== shardId) continue;
+      if (needs !== undefined && (needs & session.intents) === 0) continue;
+      this.push(session, entry);
+      if (session.conn?.authenticated) delivered = true;
+    }
+    if (!delivered) {
+      const list = this.missed.get(shardId) ?? [];
+      list.push(entry);
+      if (list.length > this.opts.bufferMaxEvents) {
+        list.shift();
+        this.opts.metrics.bufferOverflow.inc({ shard: String(shardId) });
+      }
+      this.missed.set(shardId, list);
+    }
+  }
+
+  identify(conn: GatewayServerConnection, raw: unknown): void {
+    const d = raw as { token?: unknown; intents?: unknown; shard?: unknown; properties?: unknown };
+    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.intents !== 'number') {
+      return conn.close(4002, 'Identify needs token, intents and properties.');
+    }
+    if (d.token.replace(/^Bot\s+/i, '') !== this.opts.token) return conn.close(4004, 'Authentication failed.');
+    const [shardId, shardCount] = Array.isArray(d.shard) ? (d.shard as unknown[]) : [0, 1];
+    if (typeof shardId !== 'number' || typeof shardCount !== 'number' || shardId < 0 || shardId >= shardCount) return conn.close(4010, 'Invalid shard.');
+    if (shardCount !== this.opts.shardCount) return conn.close(4011, `Sharding required: this proxy runs ${this.opts.shardCount} shards.`);
+    if (!this.opts.shardIds.has(shardId)) return conn.close(4010, `Invalid shard: shard ${shardId} is not served by this proxy node.`);
+    if ((d.intents & ~ALL_INTENTS) !== 0) return conn.close(4013, 'Invalid intent(s).');
+    conn.authenticated = true; // a second IDENTIFY while we wait is 4005
+    void this.waitReady(shardId, conn).then((ready) => {
+      if (!ready || !conn.open) return;
+      const session: Session = { id: randomBytes(16).toString('hex'), shardId, intents: d.intents as number, seq: 0, history: [], firstSeq: 1, conn, disconnectedAt: 0, sends: [] };
+      this.sessions.set(session.id, session);
+      conn.session = session;
+      this.opts.metrics.sessions.inc();
+      const guildIds = this.opts.guilds.guildIds(shardId);
+      this.push(session, { t: 'READY', at: Date.now(), json: JSON.stringify({ ...ready, guilds: guildIds.map((id) => ({ id, unavailable: true })), session_id: session.id, resume_gateway_url: this.opts.publicUrl, shard: [shardId, shardCount] }) });
+      if (session.intents & GatewayIntentBits.Guilds) {
+        for (const id of guildIds) {
+          const guild = this.opts.guilds.guildCreate(shardId, id);
+          if (guild && !guild.unavailable) this.push(session, { t: 'GUILD_CREATE', at: Date.now(), json: JSON.stringify(guild) });
+        }
+      }
+      // What the shard got while no bot held it, in order, after READY and the GUILD_CREATEs.
+      for (const entry of this.missed.get(shardId) ?? []) {
+        const needs = EVENT_INTENTS[entry.t];
+        if (needs === undefined || needs & session.intents) this.push(session, entry);
+      }
+      this.missed.delete(shardId);
+    });
+  }
+
+  resume(conn: GatewayServerConnection, raw: unknown): void {
+    const d = raw as { token?: unknown; session_id?: unknown; seq?: unknown };
+    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.session_id !== 'string') {
+      return conn.close(4002, 'Resume needs token, session_id and seq.');
+    }
+    if (d.token.replace(/^Bot\s+/i, '') !== this.opts.token) return conn.close(4004, 'Authentication failed.');
+    const session = this.sessions.get(d.session_id);
+    const seq = typeof d.seq === 'number' ? d.seq : 0;
+    if (!session || seq < session.firstSeq - 1) {
+      conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
+      return;
+    }
+    if (seq > session.seq) return conn.close(4007, 'Invalid seq.');
+    if (session.conn && session.conn !== conn) session.conn.close(4000, 'Session resumed elsewhere.');
+    session.conn = conn;
+    conn.session = session;
+    conn.authenticated = true;
+    this.opts.metrics.resumes.inc();
+    for (let i = seq - session.firstSeq + 1; i < session.history.length; i++) {
+      const e = session.history[i]!;
+      conn.dispatchJson(e.t, e.json, session.firstSeq + i);
+    }
+    this.missed.delete(session.shardId);
+    this.push(session, { t: 'RESUMED', json: 'null', at: Date.now() });
+  }
+
+  command(conn: GatewayServerConnection, op: number, d: unknown): void {
+    const session = conn.session as Session | undefined;
+    if (!session) return; // IDENTIFY still waiting for the upstream READY
+    if (op !== GatewayOpcodes.PresenceUpdate && op !== GatewayOpcodes.VoiceStateUpdate && op !== GatewayOpcodes.RequestGuildMembers) return;
+    if (typeof d !== 'object' || d === null) return conn.close(4002, `Opcode ${op} needs an object.`);
+    // A fair share of the upstream shard's send budget per connected session.
+    const now = Date.now();
+    session.sends = session.sends.filter((t) => now - t < SEND_WINDOW_MS);
+    const peers = [...this.sessions.values()].filter((s) => s.shardId === session.shardId && s.conn?.open).length;
+    if (session.sends.length >= Math.max(1, Math.floor(SHARD_SEND_BUDGET / Math.max(1, peers)))) return conn.close(4008, 'Rate limited.');
+    session.sends.push(now);
+    let payload = { op, d } as GatewaySendPayload;
+    if (op === GatewayOpcodes.RequestGuildMembers) {
+      const original = (d as { nonce?: unknown }).nonce;
+      const nonce = `p${(this.nonceCounter++).toString(36)}`;
+      this.memberNonces.set(nonce, { sessionId: session.id, nonce: typeof original === 'string' ? original : undefined });
+      payload = { op, d: { ...d, nonce } } as GatewaySendPayload;
+    }
+    this.opts.send(session.shardId, payload).catch((err: Error) => this.opts.logger.warn({ err: err.message, shard: session.shardId }, 'forwarding a send upstream failed'));
+  }
+
+  closed(conn: GatewayServerConnection, code: number, by: ClosedBy): void {
+    const session = conn.session as Session | undefined;
+    if (!session || session.conn !== conn) return;
+    session.conn = undefined;
+    session.disconnectedAt = Date.now();
+    if (by === 'client' && endsSession(code)) this.drop(session);
+  }
+
+  stats(): { sessions: number; connected: number; buffered: number } {
+    let buffered = 0;
+    let connected = 0;
+    for (const s of this.sessions.values()) {
+      if (s.conn) connected++;
+      else buffered += s.history.length;
+    }
+    for (const list of this.missed.values()) buffered += list.length;
+    return { sessions: this.sessions.size, connected, buffered };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const s of this.sessions.values()) s.conn?.close(4000, 'Proxy shutting down; resume.');
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+
+  private push(session: Session, entry: Entry): void {
+    session.seq++;
+    session.history.push(entry);
+    if (session.history.length > this.opts.bufferMaxEvents) {
+      session.history.shift();
+      session.firstSeq++;
+    }
+    if (session.conn?.authenticated) {
+      session.conn.dispatchJson(entry.t, entry.json, session.seq);
+      this.opts.metrics.eventsOut.inc({ shard: String(session.shardId) });
+    }
+  }
+
+  private deliverChunk(payload: GatewayDispatchPayload): void {
+    const d = payload.d as { nonce: string; chunk_index: number; chunk_count: number };
+    const target = this.memberNonces.get(d.nonce)!;
+    if (d.chunk_index >= d.chunk_count - 1) this.memberNonces.delete(d.nonce);
+    const session = this.sessions.get(target.sessionId);
+    if (!session) return;
+    const { nonce: _, ...rest } = d;
+    this.push(session, { t: payload.t, json: JSON.stringify(target.nonce === undefined ? rest : { ...rest, nonce: target.nonce }), at: Date.now() });
+  }
+
+  private async waitReady(shardId: number, conn: GatewayServerConnection) {
+    const deadline = Date.now() + (this.opts.readyWaitMs ?? 30_000);
+    while (conn.open) {
+      const ready = this.opts.guilds.readyOf(shardId);
+      if (ready) return ready;
+      if (Date.now() > deadline) {
+        conn.close(4000, `Upstream shard ${shardId} is not ready; try again.`);
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
+  }
+
+  private drop(session: Session): void {
+    if (this.sessions.delete(session.id)) this.opts.metrics.sessions.dec();
+  }
+
+  /** Forgets sessions gone longer than the buffer age, and events older than it. */
+  private sweep(): void {
+    const cutoff = Date.now() - this.opts.bufferMaxAgeMs;
+    for (const s of this.sessions.values()) {
+      if (!s.conn && s.disconnectedAt < cutoff) this.drop(s);
+    }
+    for (const [shard, list] of this.missed) {
+      while (list.length && list[0]!.at < cutoff) list.shift();
+      if (!list.length) this.missed.delete(shard);
+    }
+    this.opts.metrics.buffered.set(this.stats().buffered);
+  }
+}

@@ -1,0 +1,96 @@
+// The guilds each upstream shard holds, kept current from its dispatches: the source of the
+// READY guild list and of the GUILD_CREATEs the proxy serves to bots.
+import type { GatewayDispatchPayload, GatewayReadyDispatchData } from 'discord-api-types/v10';
+
+type Guild = Record<string, unknown> & { id: string; channels?: { id: string }[]; roles?: { id: string }[]; members?: { user: { id: string } }[]; member_count?: number };
+
+export class GuildState {
+  private readonly guilds = new Map<number, Map<string, Guild>>();
+  private readonly ready = new Map<number, GatewayReadyDispatchData>();
+
+  readyOf(shardId: number): GatewayReadyDispatchData | undefined {
+    return this.ready.get(shardId);
+  }
+
+  /** Guild ids of the shard: READY's list, with the ones created or deleted since. */
+  guildIds(shardId: number): string[] {
+    return [...(this.guilds.get(shardId)?.keys() ?? [])];
+  }
+
+  guildCreate(shardId: number, guildId: string): Guild | undefined {
+    return this.guilds.get(shardId)?.get(guildId);
+  }
+
+  count(): number {
+    let n = 0;
+    for (const g of this.guilds.values()) n += g.size;
+    return n;
+  }
+
+  apply(shardId: number, payload: GatewayDispatchPayload): void {
+    let shard = this.guilds.get(shardId);
+    if (!shard) this.guilds.set(shardId, (shard = new Map()));
+    const d = payload.d as unknown as Record<string, unknown> & { guild_id?: string; id?: string };
+    const guild = d.guild_id ? shard.get(d.guild_id) : undefined;
+    switch (payload.t) {
+      case 'READY':
+        this.ready.set(shardId, payload.d);
+        shard.clear();
+        for (const g of payload.d.guilds) shard.set(g.id, { id: g.id, unavailable: true });
+        return;
+      case 'GUILD_CREATE':
+        shard.set(d.id!, d as Guild);
+        return;
+      case 'GUILD_UPDATE': {
+        const old = shard.get(d.id!);
+        if (old) shard.set(d.id!, { ...old, ...d, channels: old.channels, members: old.members });
+        return;
+      }
+      case 'GUILD_DELETE':
+        if (d.unavailable) shard.set(d.id!, { id: d.id!, unavailable: true });
+        else shard.delete(d.id!);
+        return;
+    }
+    if (!guild) return;
+    switch (payload.t) {
+      case 'CHANNEL_CREATE':
+      case 'CHANNEL_UPDATE':
+        guild.channels = upsert(guild.channels, d as { id: string });
+        return;
+      case 'CHANNEL_DELETE':
+        guild.channels = guild.channels?.filter((c) => c.id !== d.id);
+        return;
+      case 'GUILD_ROLE_CREATE':
+      case 'GUILD_ROLE_UPDATE':
+        guild.roles = upsert(guild.roles, d.role as { id: string });
+        return;
+      case 'GUILD_ROLE_DELETE':
+        guild.roles = guild.roles?.filter((r) => r.id !== d.role_id);
+        return;
+      case 'GUILD_MEMBER_ADD':
+      case 'GUILD_MEMBER_UPDATE': {
+        const { guild_id: _, ...member } = d as unknown as { guild_id: string; user: { id: string } };
+        const before = guild.members?.length ?? 0;
+        guild.members = upsertBy(guild.members, member, (m) => m.user.id);
+        if (payload.t === 'GUILD_MEMBER_ADD' && (guild.members.length ?? 0) > before) guild.member_count = (guild.member_count ?? 0) + 1;
+        return;
+      }
+      case 'GUILD_MEMBER_REMOVE': {
+        const userId = (d.user as { id: string }).id;
+        guild.members = guild.members?.filter((m) => m.user.id !== userId);
+        guild.member_count = Math.max(0, (guild.member_count ?? 1) - 1);
+        return;
+      }
+    }
+  }
+}
+
+function upsert<T extends { id: string }>(list: T[] | undefined, item: T): T[] {
+  return upsertBy(list, item, (x) => x.id);
+}
+
+function upsertBy<T>(list: T[] | undefined, item: T, key: (x: T) => string): T[] {
+  const next = (list ?? []).filter((x) => key(x) !== key(item));
+  next.push(item);
+  return next;
+}

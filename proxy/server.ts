@@ -1,0 +1,82 @@
+// `splashtail proxy`: upstream shards, the downstream gateway and the REST entry point on one port.
+import type { Config } from '../internal/config';
+import { createHttpService } from '../internal/http/service';
+import { createLogger } from '../internal/log';
+import { createRegistry } from '../internal/metrics';
+import { createRedis } from '../internal/redis';
+import { Shutdown } from '../internal/shutdown';
+import { Downstream } from './downstream';
+import { GuildState } from './guild-state';
+import { createProxyMetrics } from './metrics';
+import { restForward } from './rest-forward';
+import { SessionStore } from './session-store';
+import { Upstream } from './upstream';
+
+export async function runProxy(config: Config): Promise<void> {
+  const logger = createLogger('proxy');
+  const registry = createRegistry('proxy');
+  const metrics = createProxyMetrics(registry);
+  const shutdown = new Shutdown(logger, 20_000);
+  shutdown.listen();
+
+  const redis = createRedis(config.meta.redis_url, logger, 'proxy');
+  shutdown.add('redis', () => redis.quit());
+  const sessions = new SessionStore(redis, `${config.proxy.session_key_prefix}sessions`, logger);
+  const persisted = await sessions.load();
+  shutdown.add('sessions', () => sessions.close());
+
+  const { shards } = config.proxy;
+  const upstream = new Upstream({
+    token: config.discord_auth.token.replace(/^Bot\s+/i, ''),
+    apiUrl: config.discord_auth.api_url,
+    intents: config.proxy.intents,
+    shardCount: config.proxy.shard_count || null,
+    shardIds: shards === 'all' ? null : Array.from({ length: shards[1] - shards[0] + 1 }, (_, i) => shards[0] + i),
+    sessions,
+    logger,
+  });
+  const shardCount = await upstream.shardCount();
+  const shardIds = await upstream.shardIds();
+  const publicUrl = config.proxy.url ?? `ws://${config.proxy.host}:${config.proxy.port}`;
+  const guilds = new GuildState();
+  const downstream = new Downstream({
+    token: config.discord_auth.token.replace(/^Bot\s+/i, ''),
+    shardCount,
+    shardIds: new Set(shardIds),
+    guilds,
+    send: (shardId, payload) => upstream.send(shardId, payload),
+    publicUrl,
+    bufferMaxEvents: config.proxy.buffer_max_events,
+    bufferMaxAgeMs: config.proxy.buffer_max_age_seconds * 1000,
+    metrics,
+    logger,
+  });
+  upstream.onDispatch((shardId, payload) => {
+    metrics.eventsIn.inc({ shard: String(shardId) });
+    guilds.apply(shardId, payload);
+    downstream.onUpstream(shardId, payload);
+  });
+
+  const app = createHttpService({
+    logger,
+    registry,
+    health: () => ({ shards: shardIds.length, guilds: guilds.count(), ...downstream.stats() }),
+  });
+  app.get('/shards', async () => ({
+    shard_count: shardCount,
+    shards: (await upstream.statuses()).map((s) => ({ ...s, identifies: upstream.identifies.get(s.shard) ?? 0, resumes: upstream.resumes.get(s.shard) ?? 0, guilds: guilds.guildIds(s.shard).length })),
+    downstream: downstream.stats(),
+  }));
+  restForward(app, { upstreamApi: config.discord_auth.api_url, gatewayUrl: publicUrl, shardCount: () => shardCount });
+  downstream.attach(app.server);
+  await app.listen({ host: config.proxy.host, port: config.proxy.port });
+  shutdown.add('upstream', () => upstream.stop());
+  shutdown.add('http', () => app.close());
+  shutdown.add('downstream', () => downstream.close());
+
+  logger.info({ shardCount, shards: shardIds.length, persistedSessions: persisted, url: publicUrl }, 'proxy listening; connecting upstream');
+  setInterval(() => {
+    for (const [shard, ms] of upstream.latency) metrics.latency.set({ shard: String(shard) }, ms);
+  }, 5_000).unref();
+  await upstream.start();
+}
