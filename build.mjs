@@ -9,8 +9,10 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // ESM dependencies (e.g. @discordjs/ws) read import.meta.url, which a CommonJS bundle lacks.
+  define: { 'import.meta.url': '__importMetaUrl' },
   sourcemap: 'linked',
-  banner: { js: '#!/usr/bin/env node' },
+  banner: { js: "#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Optional native add-ons that discord.js/ws probe for; absent is fine.
   external: ['zlib-sync', 'bufferutil', 'utf-8-validate', 'erlpack', '@discordjs/voice', 'pg-native', 'pino-pretty'],
   logLevel: 'warning',
