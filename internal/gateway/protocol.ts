@@ -10,26 +10,47 @@ export interface GatewayFrame {
   t: string | null;
 }
 
-/** What a client should do after each close code (discord-api-docs, opcodes-and-status-codes). */
-export const CLOSE_CODES: Record<number, { reason: string; reconnect: boolean; resumable: boolean }> = {
-  4000: { reason: 'Unknown error.', reconnect: true, resumable: true },
-  4001: { reason: 'Unknown opcode.', reconnect: true, resumable: true },
-  4002: { reason: 'Decode error.', reconnect: true, resumable: true },
-  4003: { reason: 'Not authenticated.', reconnect: true, resumable: false },
-  4004: { reason: 'Authentication failed.', reconnect: false, resumable: false },
-  4005: { reason: 'Already authenticated.', reconnect: true, resumable: false },
-  4007: { reason: 'Invalid seq.', reconnect: true, resumable: false },
-  4008: { reason: 'Rate limited.', reconnect: true, resumable: false },
-  4009: { reason: 'Session timed out.', reconnect: true, resumable: false },
-  4010: { reason: 'Invalid shard.', reconnect: false, resumable: false },
-  4011: { reason: 'Sharding required.', reconnect: false, resumable: false },
-  4012: { reason: 'Invalid API version.', reconnect: false, resumable: false },
-  4013: { reason: 'Invalid intent(s).', reconnect: false, resumable: false },
-  4014: { reason: 'Disallowed intent(s).', reconnect: false, resumable: false },
+export interface ClosePolicy {
+  reason: string;
+  /** The client may open a new connection. */
+  reconnect: boolean;
+  /** The session survives: a RESUME on the new connection can work. */
+  resumable: boolean;
+  /** Retrying cannot help until the configuration (token, shards, intents, version) changes. */
+  fatal: boolean;
+}
+
+const policy = (reason: string, resumable: boolean, reconnect = true): ClosePolicy => ({ reason, reconnect, resumable, fatal: !reconnect });
+
+/**
+ * The one close-code table (discord-api-docs, opcodes-and-status-codes): Discord's
+ * "reconnect" column, and whether the session may be resumed. Discord says 4007 and 4009
+ * need a new session; for 4003/4005/4008 we follow @discordjs/ws, which re-identifies.
+ */
+export const CLOSE_CODES: Record<number, ClosePolicy> = {
+  4000: policy('Unknown error.', true),
+  4001: policy('Unknown opcode.', true),
+  4002: policy('Decode error.', true),
+  4003: policy('Not authenticated.', false),
+  4004: policy('Authentication failed.', false, false),
+  4005: policy('Already authenticated.', false),
+  4007: policy('Invalid seq.', false),
+  4008: policy('Rate limited.', false),
+  4009: policy('Session timed out.', false),
+  4010: policy('Invalid shard.', false, false),
+  4011: policy('Sharding required.', false, false),
+  4012: policy('Invalid API version.', false, false),
+  4013: policy('Invalid intent(s).', false, false),
+  4014: policy('Disallowed intent(s).', false, false),
 };
 
 /** 1000/1001 end a session; any other close leaves it resumable for a while. */
 export const endsSession = (code: number) => code === 1000 || code === 1001;
+
+/** The policy for any close code: the table, 1000/1001 (session ended), else a resumable drop. */
+export function closePolicy(code: number): ClosePolicy {
+  return CLOSE_CODES[code] ?? (endsSession(code) ? policy('Session closed.', false) : policy('Connection lost.', true));
+}
 
 export const PRIVILEGED_INTENTS =
   GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
@@ -45,9 +66,20 @@ export const MAX_CLIENT_PAYLOAD_BYTES = 4096;
 export const SEND_LIMIT = { count: 120, windowMs: 60_000 };
 export const MAX_GUILDS_PER_SHARD = 2500;
 
+/** Discord's routing: `(guild_id >> 22) % num_shards`; events without a guild go to shard 0. */
 export function shardFor(guildId: string | undefined, shardCount: number): number {
-  if (!guildId) return 0;
+  if (!guildId || !/^\d{1,20}$/.test(guildId)) return 0;
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
+/** A valid IDENTIFY `shard: [id, count]`, or undefined (close 4010). Absent means [0, 1]. */
+export function parseShard(raw: unknown): [number, number] | undefined {
+  if (raw === undefined || raw === null) return [0, 1];
+  if (!Array.isArray(raw) || raw.length !== 2) return undefined;
+  const [id, count] = raw as unknown[];
+  if (!Number.isInteger(id) || !Number.isInteger(count)) return undefined;
+  if ((count as number) < 1 || (id as number) < 0 || (id as number) >= (count as number)) return undefined;
+  return [id as number, count as number];
 }
 
 /** Intents a dispatch needs (any one suffices); undefined = always sent. */
@@ -79,3 +111,16 @@ export const EVENT_INTENTS: Record<string, number> = {
   MESSAGE_REACTION_ADD: GatewayIntentBits.GuildMessageReactions,
   TYPING_START: GatewayIntentBits.GuildMessageTyping | GatewayIntentBits.DirectMessageTyping,
 };
+
+/** Whether a session with these intents receives dispatch `t` (events not in the table always pass). */
+export function intentsAllow(t: string, intents: number): boolean {
+  const needed = EVENT_INTENTS[t];
+  return needed === undefined || (needed & intents) !== 0;
+}
+
+/** IDENTIFY `intents` problems: 4013 for unknown bits, 4014 for privileged bits not enabled. */
+export function checkIntents(intents: number, enabledPrivileged: number): 4013 | 4014 | undefined {
+  if (!Number.isInteger(intents) || intents < 0 || (intents & ~ALL_INTENTS) !== 0 || intents > ALL_INTENTS) return 4013;
+  if ((intents & PRIVILEGED_INTENTS & ~enabledPrivileged) !== 0) return 4014;
+  return undefined;
+}

@@ -1,7 +1,14 @@
-// The server side of one gateway WebSocket, as Discord runs it: query checks, HELLO,
-// heartbeats and ACKs, the send budget, payload limits and the protocol close codes.
-// What a session means (IDENTIFY, RESUME, member requests...) is left to a handler, so the
-// sim and the proxy's downstream server share everything below the session.
+// The server side of one gateway WebSocket, as Discord runs it: query checks (v=9/10 else
+// 4012, encoding=json only, compress=zlib-stream), HELLO, heartbeats and ACKs (4009 when
+// none comes within 1.5 intervals), the 120-sends-per-60-s budget (4008), the 4096-byte
+// client payload limit and decode errors (4002), unknown opcodes (4001), commands before
+// authentication (4003) and a second IDENTIFY/RESUME (4005).
+// What a session means (IDENTIFY, RESUME, presence, voice, member requests) is left to a
+// ConnectionHandler, so the sim and the proxy's downstream server share everything below
+// the session. Usage: `new GatewayServerConnection(ws, request, handler, {heartbeatIntervalMs,
+// logger})`; the handler sets `authenticated` and `session`, then uses `dispatch(t, d, seq)`
+// (the seq belongs to the session, which outlives connections for RESUME). Every end goes
+// through `close(code, reason)` or `terminate()`, and `closeInfo` records who closed and why.
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
@@ -9,6 +16,12 @@ import { GatewayOpcodes, type GatewayFrame, MAX_CLIENT_PAYLOAD_BYTES, SEND_LIMIT
 import { ZlibStreamWriter } from './zlib-stream';
 
 export type ClosedBy = 'client' | 'server' | 'transport';
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  by: ClosedBy;
+}
 
 export interface ConnectionHandler {
   identify(conn: GatewayServerConnection, d: unknown): void;
@@ -43,6 +56,8 @@ export class GatewayServerConnection {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sends: number[] = [];
   private closedWith: number | undefined;
+  /** Set once the connection has ended: who closed it, with which code and why. */
+  closeInfo: CloseInfo | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -54,8 +69,8 @@ export class GatewayServerConnection {
     this.compress = query.get('compress') === 'zlib-stream';
     this.zlib = this.compress ? new ZlibStreamWriter() : undefined;
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
-    ws.on('close', (code) => this.teardown(code, this.closedWith === undefined ? 'client' : 'server'));
-    ws.on('error', () => this.teardown(1006, 'transport'));
+    ws.on('close', (code, reason) => this.teardown(code, this.closedWith === undefined ? 'client' : 'server', reason.toString()));
+    ws.on('error', (err) => this.teardown(1006, 'transport', err.message));
 
     const version = query.get('v');
     if (version !== null && version !== '9' && version !== '10') {
@@ -100,29 +115,35 @@ export class GatewayServerConnection {
     this.sendText(`{"op":0,"d":${dJson},"s":${s},"t":${JSON.stringify(t)}}`);
   }
 
+  /** Asks the client for an immediate heartbeat (server-sent op 1); it must answer with op 1. */
+  requestHeartbeat(): void {
+    this.send({ op: GatewayOpcodes.Heartbeat, d: null, s: null, t: null });
+  }
+
   /** The one way the server ends a connection. */
   close(code: number, reason = ''): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = code;
-    this.ws.close(code, reason.slice(0, 120));
+    // A close reason may hold at most 123 bytes (a cut character may grow into U+FFFD).
+    this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
     // A client that never answers the close handshake is dropped.
     setTimeout(() => this.ws.terminate(), 2_000).unref();
-    this.teardown(code, 'server');
+    this.teardown(code, 'server', reason);
   }
 
   /** Drops the transport without a close frame (a network failure, as the client sees it). */
-  terminate(): void {
+  terminate(reason = 'Transport dropped.'): void {
     this.closedWith ??= 1006;
     this.ws.terminate();
-    this.teardown(1006, 'transport');
+    this.teardown(1006, 'transport', reason);
   }
 
-  private tornDown = false;
-  private teardown(code: number, by: ClosedBy): void {
-    if (this.tornDown) return;
-    this.tornDown = true;
+  private teardown(code: number, by: ClosedBy, reason: string): void {
+    if (this.closeInfo) return;
+    this.closeInfo = { code, reason, by };
     clearTimeout(this.heartbeatTimer);
     this.zlib?.close();
+    this.options.logger.debug({ code, reason, by }, 'gateway connection closed');
     this.handler.closed(this, code, by);
   }
 

@@ -6,7 +6,19 @@ import type { SimWorldView } from './contract';
 
 const CHUNK_SIZE = 1000;
 const ALL_MEMBERS_INTERVAL_MS = 30_000;
-const lastAllMembers = new Map<string, number>();
+
+/** "All members" requests per guild, one per 30 s (per gateway, not per process). */
+export class MemberRequestLimiter {
+  private readonly last = new Map<string, number>();
+
+  /** Seconds to wait before the guild may be asked again, or 0 after recording this request. */
+  take(guildId: string, now = Date.now()): number {
+    const last = this.last.get(guildId);
+    if (last !== undefined && now - last < ALL_MEMBERS_INTERVAL_MS) return (ALL_MEMBERS_INTERVAL_MS - (now - last)) / 1000;
+    this.last.set(guildId, now);
+    return 0;
+  }
+}
 
 interface RequestingSession {
   shardId: number;
@@ -18,23 +30,22 @@ export function memberChunks(
   world: SimWorldView,
   session: RequestingSession,
   raw: unknown,
+  limiter: MemberRequestLimiter,
 ): { dispatches: [string, unknown][] } | { close: string } {
   const d = raw as { guild_id?: unknown; query?: unknown; limit?: unknown; presences?: unknown; user_ids?: unknown; nonce?: unknown };
   if (typeof d !== 'object' || d === null || typeof d.guild_id !== 'string') return { close: 'Request guild members needs a guild_id.' };
   if (d.query === undefined && d.user_ids === undefined) return { close: 'Request guild members needs query or user_ids.' };
   const guildId = d.guild_id;
   if (shardFor(guildId, session.shardCount) !== session.shardId || !world.guildCreate(guildId)) return { dispatches: [] };
-  const nonce = typeof d.nonce === 'string' ? d.nonce.slice(0, 32) : undefined;
+  // A nonce over 32 bytes is ignored: the chunks then carry none.
+  const nonce = typeof d.nonce === 'string' && Buffer.byteLength(d.nonce) <= 32 ? d.nonce : undefined;
   const wantsAll = d.user_ids === undefined && d.query === '' && (d.limit === 0 || d.limit === undefined);
   const hasMembersIntent = (session.intents & GatewayIntentBits.GuildMembers) !== 0;
-  if (wantsAll && !hasMembersIntent) return { close: 'Requesting all members needs the GUILD_MEMBERS intent.' };
+  // The whole list (query "" with any limit) needs the intent; 30 s pacing is for limit 0.
+  if (d.user_ids === undefined && d.query === '' && !hasMembersIntent) return { close: 'Requesting all members needs the GUILD_MEMBERS intent.' };
   if (wantsAll) {
-    const last = lastAllMembers.get(guildId) ?? 0;
-    if (Date.now() - last < ALL_MEMBERS_INTERVAL_MS) {
-      const retry = (ALL_MEMBERS_INTERVAL_MS - (Date.now() - last)) / 1000;
-      return { dispatches: [['RATE_LIMITED', { opcode: 8, retry_after: retry, meta: { guild_id: guildId, nonce } }]] };
-    }
-    lastAllMembers.set(guildId, Date.now());
+    const retry = limiter.take(guildId);
+    if (retry > 0) return { dispatches: [['RATE_LIMITED', { opcode: 8, retry_after: retry, meta: { guild_id: guildId, ...(nonce !== undefined ? { nonce } : {}) } }]] };
   }
 
   let members = world.members(guildId);

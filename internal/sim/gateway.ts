@@ -5,18 +5,20 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import {
-  ALL_INTENTS,
+  checkIntents,
+  closePolicy,
   endsSession,
   GatewayIntentBits,
   GatewayOpcodes,
   MAX_GUILDS_PER_SHARD,
+  parseShard,
   PRIVILEGED_INTENTS,
   shardFor,
 } from '../gateway/protocol';
 import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '../gateway/server-connection';
 import type { ShardCounters, SimDispatch, SimWorldView } from './contract';
-import { IdentifyLimiter } from './gateway-identify';
-import { memberChunks } from './gateway-members';
+import { IdentifyLimiter } from '../gateway/identify-limiter';
+import { MemberRequestLimiter, memberChunks } from './gateway-members';
 
 export interface SimGatewayOptions {
   world: SimWorldView;
@@ -51,6 +53,7 @@ export class SimGateway implements ConnectionHandler {
   private readonly sessions = new Map<string, Session>();
   private readonly counters = new Map<number, ShardCounters>();
   private readonly limiter: IdentifyLimiter;
+  private readonly memberRequests = new MemberRequestLimiter();
   private readonly sweeper: NodeJS.Timeout;
   private readonly onDispatch = (event: SimDispatch) => this.route(event);
 
@@ -118,23 +121,26 @@ export class SimGateway implements ConnectionHandler {
     if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.intents !== 'number' || typeof d.properties !== 'object') {
       return conn.close(4002, 'Identify needs token, intents and properties.');
     }
-    if (d.token.replace(/^Bot\s+/i, '') !== this.opts.world.token) return conn.close(4004, 'Authentication failed.');
-    const [shardId, shardCount] = Array.isArray(d.shard) ? (d.shard as number[]) : [0, 1];
-    if (!Number.isInteger(shardId) || !Number.isInteger(shardCount) || shardCount! < 1 || shardId! < 0 || shardId! >= shardCount!) {
-      return conn.close(4010, 'Invalid shard.');
+    const threshold = d.large_threshold;
+    if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 50 || threshold > 250)) {
+      return conn.close(4002, 'large_threshold must be an integer from 50 to 250.');
     }
-    if ((d.intents & ~ALL_INTENTS) !== 0) return conn.close(4013, 'Invalid intent(s).');
-    const allowed = this.opts.allowedPrivilegedIntents ?? PRIVILEGED_INTENTS;
-    if ((d.intents & PRIVILEGED_INTENTS & ~allowed) !== 0) return conn.close(4014, 'Disallowed intent(s).');
-    const guildIds = this.opts.world.guildIds().filter((g) => shardFor(g, shardCount!) === shardId);
-    if (guildIds.length > MAX_GUILDS_PER_SHARD) return conn.close(4011, 'Sharding required.');
-    if (!this.limiter.tryIdentify(shardId!)) {
+    if (d.token.replace(/^Bot\s+/i, '') !== this.opts.world.token) return conn.close(4004, 'Authentication failed.');
+    const shard = parseShard(d.shard);
+    if (!shard) return conn.close(4010, 'Invalid shard: send [shard_id, num_shards] with 0 <= shard_id < num_shards.');
+    const [shardId, shardCount] = shard;
+    const intentProblem = checkIntents(d.intents, this.opts.allowedPrivilegedIntents ?? PRIVILEGED_INTENTS);
+    if (intentProblem === 4013) return conn.close(4013, 'Invalid intent(s).');
+    if (intentProblem === 4014) return conn.close(4014, 'Disallowed intent(s): enable the privileged intents for the application.');
+    const guildIds = this.opts.world.guildIds().filter((g) => shardFor(g, shardCount) === shardId);
+    if (guildIds.length > MAX_GUILDS_PER_SHARD) return conn.close(4011, `Sharding required: shard ${shardId} would hold ${guildIds.length} guilds.`);
+    if (!this.limiter.tryIdentify(shardId)) {
       // Discord answers an identify over the rate limit with a non-resumable INVALID_SESSION.
       conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
       return;
     }
 
-    const session: Session = { id: randomBytes(16).toString('hex'), shardId: shardId!, shardCount: shardCount!, intents: d.intents, seq: 0, history: [], conn, expires: Infinity };
+    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, seq: 0, history: [], conn, expires: Infinity };
     this.sessions.set(session.id, session);
     conn.session = session;
     conn.authenticated = true;
@@ -201,7 +207,7 @@ export class SimGateway implements ConnectionHandler {
       return;
     }
     if (op === GatewayOpcodes.RequestGuildMembers) {
-      const result = memberChunks(this.opts.world, session, d);
+      const result = memberChunks(this.opts.world, session, d, this.memberRequests);
       if ('close' in result) return conn.close(4002, result.close);
       for (const [t, chunk] of result.dispatches) this.send(session, t, chunk);
     }
@@ -212,7 +218,10 @@ export class SimGateway implements ConnectionHandler {
     const session = conn.session as Session | undefined;
     if (!session || session.conn !== conn) return;
     session.conn = undefined;
-    if (by === 'client' && endsSession(code)) this.sessions.delete(session.id);
+    // A client's 1000/1001 ends the session, and so does a server close whose code is not
+    // resumable (4007, 4009, ...): a RESUME then gets INVALID_SESSION like on Discord.
+    const ends = by === 'client' ? endsSession(code) : by === 'server' && !closePolicy(code).resumable;
+    if (ends) this.sessions.delete(session.id);
     else session.expires = Date.now() + (this.opts.resumeWindowMs ?? 180_000);
   }
 
