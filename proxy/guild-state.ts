@@ -7,6 +7,24 @@ type Guild = Record<string, unknown> & { id: string; channels?: { id: string }[]
 export class GuildState {
   private readonly guilds = new Map<number, Map<string, Guild>>();
   private readonly ready = new Map<number, GatewayReadyDispatchData>();
+  /** `shard:guild` keys (and `shard:READY`) changed since the last `takeChanges()`. */
+  private readonly changed = new Set<string>();
+
+  /** What changed since the last call, for persistence: [shard, guild id or 'READY'] pairs. */
+  takeChanges(): [number, string][] {
+    const keys = [...this.changed];
+    this.changed.clear();
+    return keys.map((k) => {
+      const [shard, id] = k.split(':');
+      return [Number(shard), id!];
+    });
+  }
+
+  /** Restores what a previous run persisted (before the upstream RESUMEs). */
+  restore(shardId: number, ready: GatewayReadyDispatchData | undefined, guilds: Guild[]): void {
+    if (ready) this.ready.set(shardId, ready);
+    this.guilds.set(shardId, new Map(guilds.map((g) => [g.id, g])));
+  }
 
   readyOf(shardId: number): GatewayReadyDispatchData | undefined {
     return this.ready.get(shardId);
@@ -28,15 +46,20 @@ export class GuildState {
   }
 
   apply(shardId: number, payload: GatewayDispatchPayload): void {
+    if (payload.d === null || typeof payload.d !== 'object') return;
     let shard = this.guilds.get(shardId);
     if (!shard) this.guilds.set(shardId, (shard = new Map()));
     const d = payload.d as unknown as Record<string, unknown> & { guild_id?: string; id?: string };
     const guild = d.guild_id ? shard.get(d.guild_id) : undefined;
+    const touched = d.guild_id ?? (payload.t.startsWith('GUILD_') ? d.id : undefined);
+    if (touched) this.changed.add(`${shardId}:${touched}`);
     switch (payload.t) {
       case 'READY':
         this.ready.set(shardId, payload.d);
+        for (const id of shard.keys()) this.changed.add(`${shardId}:${id}`);
         shard.clear();
         for (const g of payload.d.guilds) shard.set(g.id, { id: g.id, unavailable: true });
+        this.changed.add(`${shardId}:READY`);
         return;
       case 'GUILD_CREATE':
         shard.set(d.id!, d as Guild);

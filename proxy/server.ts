@@ -7,6 +7,7 @@ import { createRedis } from '../internal/redis';
 import { Shutdown } from '../internal/shutdown';
 import { Downstream } from './downstream';
 import { GuildState } from './guild-state';
+import { GuildStore } from './guild-store';
 import { createProxyMetrics } from './metrics';
 import { restForward } from './rest-forward';
 import { SessionStore } from './session-store';
@@ -51,10 +52,18 @@ export async function runProxy(config: Config): Promise<void> {
     metrics,
     logger,
   });
+  const guildStore = new GuildStore(redis, config.proxy.session_key_prefix, guilds, logger);
+  await guildStore.load(shardIds);
+  shutdown.add('guild state', () => guildStore.close());
   upstream.onDispatch((shardId, payload) => {
     metrics.eventsIn.inc({ shard: String(shardId) });
-    guilds.apply(shardId, payload);
-    downstream.onUpstream(shardId, payload);
+    try {
+      guilds.apply(shardId, payload);
+      downstream.onUpstream(shardId, payload);
+    } catch (err) {
+      // One odd event must never take the proxy down.
+      logger.error({ err, shardId, t: payload.t }, 'handling an upstream dispatch failed');
+    }
   });
 
   const app = createHttpService({

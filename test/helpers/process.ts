@@ -23,8 +23,8 @@ export interface Running {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-export function start(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
-  const child = spawn(BIN, args, {
+export function start(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string; preArgs?: string[] } = {}): Running {
+  const child = spawn(options.bin ?? BIN, [...(options.preArgs ?? []), ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,4 +75,9 @@ export function start(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: 
       return code;
     },
   };
+}
+
+/** Runs a TypeScript file (a test fixture) with tsx, output captured like `start`. */
+export function startScript(file: string, args: string[] = []): Running {
+  return start([file, ...args], { bin: process.execPath, preArgs: ['--import', 'tsx'] });
 }
