@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { GatewayOpcodes, type GatewayFrame, MAX_CLIENT_PAYLOAD_BYTES, SEND_LIMIT } from './protocol';
-import { ZlibStreamWriter } from './zlib-stream';
+import { deflatePayload, ZlibStreamWriter } from './zlib-stream';
 
 export type ClosedBy = 'client' | 'server' | 'transport';
 
@@ -52,6 +52,8 @@ export class GatewayServerConnection {
   /** Owner's data (the session this connection serves). */
   session: unknown;
   readonly compress: boolean;
+  /** IDENTIFY `compress: true` without transport compression: each message deflated on its own. */
+  private payloadCompress = false;
   private readonly zlib: ZlibStreamWriter | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sends: number[] = [];
@@ -96,6 +98,10 @@ export class GatewayServerConnection {
 
   private sendText(text: string): void {
     if (!this.open) return;
+    if (this.payloadCompress) {
+      this.ws.send(deflatePayload(text));
+      return;
+    }
     if (!this.zlib) {
       this.ws.send(text);
       return;
@@ -185,6 +191,7 @@ export class GatewayServerConnection {
     try {
       if (op === GatewayOpcodes.Identify) {
         if (this.authenticated) return this.close(4005, 'Already authenticated.');
+        this.payloadCompress = !this.zlib && (d as { compress?: unknown } | null)?.compress === true;
         return this.handler.identify(this, d);
       }
       if (op === GatewayOpcodes.Resume) {

@@ -15,6 +15,8 @@ export class RawGatewayClient {
   private readonly ws: WebSocket;
   private waiters: { test: (f: RawFrame) => boolean; resolve: (f: RawFrame) => void }[] = [];
   private zlibChunks: Buffer[] = [];
+  /** Binary messages received outside zlib-stream (IDENTIFY `compress: true`). */
+  binaryMessages = 0;
 
   constructor(url: string, query = 'v=10&encoding=json') {
     this.ws = new WebSocket(`${url}/?${query}`);
@@ -40,6 +42,7 @@ export class RawGatewayClient {
         inflater.write(data);
         return;
       }
+      if (isBinary) this.binaryMessages++;
       this.push(JSON.parse(isBinary ? inflateSync(data).toString() : data.toString()));
     });
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
