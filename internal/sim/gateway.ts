@@ -18,6 +18,7 @@ import {
 import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '../gateway/server-connection';
 import type { ShardCounters, SimDispatch, SimWorldView } from './contract';
 import { IdentifyLimiter } from '../gateway/identify-limiter';
+import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from './gateway-guild-create';
 import { MemberRequestLimiter, memberChunks } from './gateway-members';
 
 export interface SimGatewayOptions {
@@ -42,6 +43,7 @@ interface Session {
   shardId: number;
   shardCount: number;
   intents: number;
+  largeThreshold: number;
   seq: number;
   history: { s: number; t: string; d: unknown }[];
   conn: GatewayServerConnection | undefined;
@@ -140,7 +142,7 @@ export class SimGateway implements ConnectionHandler {
       return;
     }
 
-    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, seq: 0, history: [], conn, expires: Infinity };
+    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, largeThreshold: (threshold as number | undefined) ?? DEFAULT_LARGE_THRESHOLD, seq: 0, history: [], conn, expires: Infinity };
     this.sessions.set(session.id, session);
     conn.session = session;
     conn.authenticated = true;
@@ -162,9 +164,7 @@ export class SimGateway implements ConnectionHandler {
     for (const id of guildIds) {
       const guild = world.guildCreate(id);
       if (!guild || !(session.intents & GatewayIntentBits.Guilds)) continue;
-      const members = session.intents & GatewayIntentBits.GuildMembers ? guild.members : guild.members.filter((m) => m.user?.id === world.botUser.id);
-      const presences = session.intents & GatewayIntentBits.GuildPresences ? guild.presences : [];
-      this.send(session, 'GUILD_CREATE', { ...guild, members, presences });
+      this.send(session, 'GUILD_CREATE', guildCreateFor(guild, session, world.botUser.id));
     }
   }
 

@@ -160,4 +160,28 @@ describe('sim gateway: session control', () => {
     const closed = await bad.closed;
     assert.deepEqual([closed.code, /large_threshold/.test(closed.reason)], [4002, true]);
   });
+
+  it('large_threshold: above it, GUILD_CREATE is large and leaves offline members out', async () => {
+    const guilds = (await (await fetch(`${base}/_sim/guilds`)).json()) as { id: string; member_count: number }[];
+    const guild = guilds[1]!;
+    for (let i = guild.member_count; i <= 55; i++) {
+      const user = (await post('/_sim/users', { username: `joiner${i}` })) as { id: string };
+      await post(`/_sim/guilds/${guild.id}/members`, { user_id: user.id });
+    }
+    const created = async (threshold?: number) => {
+      const { c } = await identified(GUILDS | GUILD_MEMBERS | GUILD_PRESENCES, threshold === undefined ? {} : { large_threshold: threshold });
+      return (await c.next((f) => f.t === 'GUILD_CREATE' && f.d.id === guild.id)).d as {
+        large: boolean; member_count: number; members: { user: { id: string } }[]; presences: { user: { id: string }; status: string }[];
+      };
+    };
+    const small = await created(250);
+    assert.equal(small.large, false);
+    assert.equal(small.members.length, small.member_count);
+    const large = await created();
+    assert.equal(large.large, true);
+    const online = new Set(large.presences.filter((p) => p.status !== 'offline').map((p) => p.user.id));
+    const others = large.members.filter((m) => !online.has(m.user.id));
+    assert.ok(large.members.length < large.member_count, `${large.members.length} of ${large.member_count} members`);
+    assert.ok(others.length <= 1, 'only online members (and the bot)');
+  });
 });
