@@ -82,34 +82,37 @@ export function parseShard(raw: unknown): [number, number] | undefined {
   return [id as number, count as number];
 }
 
-/** Intents a dispatch needs (any one suffices); undefined = always sent. */
+const I = GatewayIntentBits;
+const each = (names: string[], intents: number) => Object.fromEntries(names.map((n) => [n, intents]));
+
+/**
+ * Intents a dispatch needs (any one suffices), from the gateway intents list; events not
+ * listed are "passthrough" and always sent (READY, INTERACTION_CREATE, USER_UPDATE, ...).
+ * Caveat left to the sender: GUILD_MEMBER_UPDATE for the bot itself needs no intent.
+ */
 export const EVENT_INTENTS: Record<string, number> = {
-  GUILD_CREATE: GatewayIntentBits.Guilds,
-  GUILD_UPDATE: GatewayIntentBits.Guilds,
-  GUILD_DELETE: GatewayIntentBits.Guilds,
-  GUILD_ROLE_CREATE: GatewayIntentBits.Guilds,
-  GUILD_ROLE_UPDATE: GatewayIntentBits.Guilds,
-  GUILD_ROLE_DELETE: GatewayIntentBits.Guilds,
-  CHANNEL_CREATE: GatewayIntentBits.Guilds,
-  CHANNEL_UPDATE: GatewayIntentBits.Guilds,
-  CHANNEL_DELETE: GatewayIntentBits.Guilds,
-  THREAD_CREATE: GatewayIntentBits.Guilds,
-  GUILD_MEMBER_ADD: GatewayIntentBits.GuildMembers,
-  GUILD_MEMBER_UPDATE: GatewayIntentBits.GuildMembers,
-  GUILD_MEMBER_REMOVE: GatewayIntentBits.GuildMembers,
-  GUILD_AUDIT_LOG_ENTRY_CREATE: GatewayIntentBits.GuildModeration,
-  GUILD_BAN_ADD: GatewayIntentBits.GuildModeration,
-  GUILD_BAN_REMOVE: GatewayIntentBits.GuildModeration,
-  GUILD_EMOJIS_UPDATE: GatewayIntentBits.GuildExpressions,
-  WEBHOOKS_UPDATE: GatewayIntentBits.GuildWebhooks,
-  VOICE_STATE_UPDATE: GatewayIntentBits.GuildVoiceStates,
-  PRESENCE_UPDATE: GatewayIntentBits.GuildPresences,
-  MESSAGE_CREATE: GatewayIntentBits.GuildMessages | GatewayIntentBits.DirectMessages,
-  MESSAGE_UPDATE: GatewayIntentBits.GuildMessages | GatewayIntentBits.DirectMessages,
-  MESSAGE_DELETE: GatewayIntentBits.GuildMessages | GatewayIntentBits.DirectMessages,
-  MESSAGE_DELETE_BULK: GatewayIntentBits.GuildMessages,
-  MESSAGE_REACTION_ADD: GatewayIntentBits.GuildMessageReactions,
-  TYPING_START: GatewayIntentBits.GuildMessageTyping | GatewayIntentBits.DirectMessageTyping,
+  ...each(['GUILD_CREATE', 'GUILD_UPDATE', 'GUILD_DELETE', 'GUILD_ROLE_CREATE', 'GUILD_ROLE_UPDATE', 'GUILD_ROLE_DELETE'], I.Guilds),
+  ...each(['CHANNEL_CREATE', 'CHANNEL_UPDATE', 'CHANNEL_DELETE'], I.Guilds),
+  ...each(['THREAD_CREATE', 'THREAD_UPDATE', 'THREAD_DELETE', 'THREAD_LIST_SYNC', 'THREAD_MEMBER_UPDATE'], I.Guilds),
+  ...each(['STAGE_INSTANCE_CREATE', 'STAGE_INSTANCE_UPDATE', 'STAGE_INSTANCE_DELETE'], I.Guilds),
+  THREAD_MEMBERS_UPDATE: I.Guilds | I.GuildMembers,
+  CHANNEL_PINS_UPDATE: I.Guilds | I.DirectMessages,
+  ...each(['GUILD_MEMBER_ADD', 'GUILD_MEMBER_UPDATE', 'GUILD_MEMBER_REMOVE'], I.GuildMembers),
+  ...each(['GUILD_AUDIT_LOG_ENTRY_CREATE', 'GUILD_BAN_ADD', 'GUILD_BAN_REMOVE'], I.GuildModeration),
+  ...each(['GUILD_EMOJIS_UPDATE', 'GUILD_STICKERS_UPDATE', 'GUILD_SOUNDBOARD_SOUND_CREATE', 'GUILD_SOUNDBOARD_SOUND_UPDATE', 'GUILD_SOUNDBOARD_SOUND_DELETE', 'GUILD_SOUNDBOARD_SOUNDS_UPDATE'], I.GuildExpressions),
+  ...each(['GUILD_INTEGRATIONS_UPDATE', 'INTEGRATION_CREATE', 'INTEGRATION_UPDATE', 'INTEGRATION_DELETE'], I.GuildIntegrations),
+  WEBHOOKS_UPDATE: I.GuildWebhooks,
+  ...each(['INVITE_CREATE', 'INVITE_DELETE'], I.GuildInvites),
+  ...each(['VOICE_STATE_UPDATE', 'VOICE_CHANNEL_EFFECT_SEND'], I.GuildVoiceStates),
+  PRESENCE_UPDATE: I.GuildPresences,
+  ...each(['MESSAGE_CREATE', 'MESSAGE_UPDATE', 'MESSAGE_DELETE'], I.GuildMessages | I.DirectMessages),
+  MESSAGE_DELETE_BULK: I.GuildMessages,
+  ...each(['MESSAGE_REACTION_ADD', 'MESSAGE_REACTION_REMOVE', 'MESSAGE_REACTION_REMOVE_ALL', 'MESSAGE_REACTION_REMOVE_EMOJI'], I.GuildMessageReactions | I.DirectMessageReactions),
+  TYPING_START: I.GuildMessageTyping | I.DirectMessageTyping,
+  ...each(['GUILD_SCHEDULED_EVENT_CREATE', 'GUILD_SCHEDULED_EVENT_UPDATE', 'GUILD_SCHEDULED_EVENT_DELETE', 'GUILD_SCHEDULED_EVENT_USER_ADD', 'GUILD_SCHEDULED_EVENT_USER_REMOVE'], I.GuildScheduledEvents),
+  ...each(['AUTO_MODERATION_RULE_CREATE', 'AUTO_MODERATION_RULE_UPDATE', 'AUTO_MODERATION_RULE_DELETE'], I.AutoModerationConfiguration),
+  AUTO_MODERATION_ACTION_EXECUTION: I.AutoModerationExecution,
+  ...each(['MESSAGE_POLL_VOTE_ADD', 'MESSAGE_POLL_VOTE_REMOVE'], I.GuildMessagePolls | I.DirectMessagePolls),
 };
 
 /** Whether a session with these intents receives dispatch `t` (events not in the table always pass). */

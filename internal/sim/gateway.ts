@@ -166,6 +166,9 @@ export class SimGateway implements ConnectionHandler {
       if (!guild || !(session.intents & GatewayIntentBits.Guilds)) continue;
       this.send(session, 'GUILD_CREATE', guildCreateFor(guild, session, world.botUser.id));
     }
+    // IDENTIFY's initial presence works like a PRESENCE_UPDATE (op 3) right after READY.
+    const presence = (d as { presence?: { status?: unknown } }).presence;
+    if (typeof presence === 'object' && presence !== null && typeof presence.status === 'string') world.setBotPresence(presence as never);
   }
 
   resume(conn: GatewayServerConnection, raw: unknown): void {
@@ -228,9 +231,14 @@ export class SimGateway implements ConnectionHandler {
   private route(event: SimDispatch): void {
     for (const session of this.sessions.values()) {
       if (shardFor(event.guildId, session.shardCount) !== session.shardId) continue;
-      if (event.intents !== undefined && (event.intents & session.intents) === 0) continue;
+      if (event.intents !== undefined && (event.intents & session.intents) === 0 && !this.aboutBot(event)) continue;
       this.send(session, event.t, this.filterContent(session, event));
     }
+  }
+
+  /** GUILD_MEMBER_UPDATE for the bot itself is sent whatever the intents. */
+  private aboutBot(event: SimDispatch): boolean {
+    return event.t === 'GUILD_MEMBER_UPDATE' && (event.d as { user?: { id?: string } }).user?.id === this.opts.world.botUser.id;
   }
 
   /** Without MESSAGE_CONTENT, guild messages that do not mention the bot arrive with empty content. */
@@ -239,7 +247,8 @@ export class SimGateway implements ConnectionHandler {
     const d = event.d as { author?: { id: string }; mentions?: { id: string }[]; guild_id?: string };
     const botId = this.opts.world.botUser.id;
     if (!d.guild_id || d.author?.id === botId || d.mentions?.some((m) => m.id === botId)) return event.d;
-    return { ...d, content: '', embeds: [], attachments: [], components: [] };
+    const { poll: _poll, ...rest } = d as typeof d & { poll?: unknown };
+    return { ...rest, content: '', embeds: [], attachments: [], components: [] };
   }
 
   private send(session: Session, t: string, d: unknown): void {

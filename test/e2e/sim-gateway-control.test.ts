@@ -184,4 +184,26 @@ describe('sim gateway: session control', () => {
     assert.ok(large.members.length < large.member_count, `${large.members.length} of ${large.member_count} members`);
     assert.ok(others.length <= 1, 'only online members (and the bot)');
   });
+
+  it('intents: the bot\'s own GUILD_MEMBER_UPDATE arrives without GUILD_MEMBERS, others do not; IDENTIFY presence applies', async () => {
+    const watcher = await identified(GUILDS | GUILD_PRESENCES);
+    const { c, ready } = await identified(GUILDS, { presence: { status: 'idle', since: null, activities: [], afk: false } });
+    const presence = await watcher.c.next((f) => f.t === 'PRESENCE_UPDATE' && f.d.status === 'idle');
+    assert.equal(presence.d.user.id, ready.d.user.id);
+
+    const guild = (await c.dispatch('GUILD_CREATE')).d as { id: string; owner_id: string };
+    // The owner (acting through the control API) renames a member, then the bot.
+    const patch = async (userId: string, body: unknown) =>
+      (await fetch(`${base}/_sim/act`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: guild.owner_id, method: 'PATCH', path: `/guilds/${guild.id}/members/${userId}`, body }),
+      })).status;
+    const members = (await (await fetch(`${base}/_sim/guilds/${guild.id}/state`)).json()) as { members: { user: { id: string; bot?: boolean } }[] };
+    const human = members.members.find((m) => !m.user.bot && m.user.id !== guild.owner_id)!;
+    assert.equal(await patch(human.user.id, { nick: 'someone' }), 200);
+    assert.equal(await patch(ready.d.user.id, { nick: 'simbot' }), 200);
+    const update = await c.dispatch('GUILD_MEMBER_UPDATE');
+    assert.equal(update.d.user.id, ready.d.user.id);
+    assert.equal(c.frames.filter((f) => f.t === 'GUILD_MEMBER_UPDATE').length, 1);
+  });
 });
