@@ -13,6 +13,7 @@ describe('@discordjs/ws resumes against the sim', () => {
   let sim: Running;
   let base: string;
   let manager: WebSocketManager;
+  let second: WebSocketManager | undefined;
   const post = (path: string, body: unknown) =>
     fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
   const stats = async () => ((await (await fetch(`${base}/_sim/stats`)).json()) as { shards: Record<string, { identifies: number; resumes: number }> }).shards;
@@ -24,6 +25,7 @@ describe('@discordjs/ws resumes against the sim', () => {
   });
   after(async () => {
     await manager?.destroy();
+    await second?.destroy();
     await sim?.stop();
   });
 
@@ -66,5 +68,57 @@ describe('@discordjs/ws resumes against the sim', () => {
     const shard = (await stats())['0']!;
     assert.equal(shard.identifies, 1);
     assert.equal(shard.resumes, 1);
+  });
+
+  it('op 7 RECONNECT and op 9 INVALID_SESSION true also end in a RESUME with nothing lost', async () => {
+    await manager.destroy();
+    const start = (await stats())['0']!;
+    const sessions = new Map<number, SessionInfo | null>();
+    second = new WebSocketManager({
+      token: DEFAULT_TOKEN,
+      intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
+      rest: new REST({ api: `${base}/api` }).setToken(DEFAULT_TOKEN),
+      shardCount: 1,
+      retrieveSessionInfo: (id) => sessions.get(id) ?? null,
+      updateSessionInfo: (id, info) => void sessions.set(id, info),
+    });
+    const contents: string[] = [];
+    let guild: { id: string; channels: { id: string; name: string }[] } | undefined;
+    let resumedCount = 0;
+    const ready = new Promise<void>((resolve) =>
+      second!.on(WebSocketShardEvents.Dispatch, (payload: GatewayDispatchPayload) => {
+        if (payload.t === 'GUILD_CREATE') {
+          guild ??= payload.d as never;
+          resolve();
+        }
+        if (payload.t === 'MESSAGE_CREATE') contents.push(payload.d.content);
+      }),
+    );
+    second.on(WebSocketShardEvents.Resumed, () => resumedCount++);
+    await second.connect();
+    await ready;
+    const channel = guild!.channels.find((c) => c.name === 'general')!;
+    const say = (content: string) => post(`/_sim/guilds/${guild!.id}/channels/${channel.id}/messages`, { content });
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(cond());
+    };
+
+    const sent: string[] = [];
+    for (const action of ['reconnect', 'invalid-session'] as const) {
+      const before = resumedCount;
+      await post(`/_sim/shards/0/${action}`, { resumable: true });
+      for (let i = 0; i < 10; i++) {
+        await say(`${action} ${i}`);
+        sent.push(`${action} ${i}`);
+      }
+      await until(() => resumedCount === before + 1);
+    }
+    await say('done');
+    await until(() => contents.includes('done'));
+    assert.deepEqual(contents, [...sent, 'done']);
+    const shard = (await stats())['0']!;
+    assert.equal(shard.identifies, start.identifies + 1, 'one IDENTIFY for this manager, none after op 7/op 9');
+    assert.equal(shard.resumes, start.resumes + 2);
   });
 });
