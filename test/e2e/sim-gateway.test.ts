@@ -22,10 +22,18 @@ describe('sim gateway: close codes', () => {
     await c.next((f) => f.op === 10);
     return c;
   };
+  // A well-behaved session that lives through every bad client below.
+  let bystander: RawGatewayClient;
+  let beat: NodeJS.Timeout;
   before(async () => {
     env = await startSim(['--shards', '2', '--guilds', '6', '--max-concurrency', '16', '--identify-interval-ms', '0', '--heartbeat-interval-ms', '1000']);
+    bystander = await client();
+    beat = setInterval(() => bystander.send({ op: 1, d: null }), 700);
+    bystander.identify(DEFAULT_TOKEN, { shard: [0, 2], intents: 1 | (1 << 9) | (1 << 15) });
+    await bystander.dispatch('GUILD_CREATE');
   });
   after(async () => {
+    clearInterval(beat);
     for (const c of clients) c.terminate();
     await env.sim.stop();
   });
@@ -104,6 +112,18 @@ describe('sim gateway: close codes', () => {
     await bad.closed;
     c.send({ op: 1, d: 1 });
     await c.next((f) => f.op === 11 && c.frames.filter((x) => x.op === 11).length >= 2);
+  });
+
+  it('the sim and a well-behaved session outlive every bad client', async () => {
+    const guild = bystander.frames.find((f) => f.t === 'GUILD_CREATE')!.d as { id: string; channels: { id: string; name: string }[] };
+    const channel = guild.channels.find((ch) => ch.name === 'general')!;
+    const res = await fetch(`${env.base}/_sim/guilds/${guild.id}/channels/${channel.id}/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'still here' }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await bystander.next((f) => f.t === 'MESSAGE_CREATE' && f.d.content === 'still here')).d.channel_id, channel.id);
+    const stats = (await (await fetch(`${env.base}/_sim/stats`)).json()) as { shards: Record<string, { connected: number }> };
+    assert.ok(stats.shards['0']!.connected >= 1);
   });
 });
 
