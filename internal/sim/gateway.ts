@@ -46,9 +46,11 @@ interface Session {
   largeThreshold: number;
   seq: number;
   history: { s: number; t: string; d: unknown }[];
-  conn: GatewayServerConnection | undefined;
-  expires: number;
+  /** Attached to a live connection, or detached and resumable until a deadline. */
+  link: { kind: 'attached'; conn: GatewayServerConnection } | { kind: 'detached'; resumableUntil: number };
 }
+
+const attachedConn = (s: Session) => (s.link.kind === 'attached' ? s.link.conn : undefined);
 
 export class SimGateway implements ConnectionHandler {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
@@ -79,7 +81,7 @@ export class SimGateway implements ConnectionHandler {
   stats(): { shards: Record<string, ShardCounters> } {
     const shards: Record<string, ShardCounters> = {};
     for (let id = 0; id < this.opts.shards; id++) this.counter(id);
-    const live = [...this.sessions.values()].filter((s) => s.conn?.authenticated);
+    const live = [...this.sessions.values()].filter((s) => attachedConn(s)?.open);
     for (const [id, c] of [...this.counters].sort((a, b) => a[0] - b[0])) {
       shards[id] = { ...c, connected: live.filter((s) => s.shardId === id).length };
     }
@@ -100,8 +102,9 @@ export class SimGateway implements ConnectionHandler {
 
   forceInvalidSession(shard: number, resumable: boolean): number {
     return this.eachConn(shard, (conn) => {
-      const session = conn.session as Session;
-      if (!resumable) this.sessions.delete(session.id);
+      // The connection stays open but serves no session: the client RESUMEs or IDENTIFYs again.
+      this.detach(conn.session as Session, !resumable);
+      conn.session = undefined;
       conn.authenticated = false;
       conn.send({ op: GatewayOpcodes.InvalidSession, d: resumable, s: null, t: null });
     });
@@ -142,7 +145,7 @@ export class SimGateway implements ConnectionHandler {
       return;
     }
 
-    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, largeThreshold: (threshold as number | undefined) ?? DEFAULT_LARGE_THRESHOLD, seq: 0, history: [], conn, expires: Infinity };
+    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, largeThreshold: (threshold as number | undefined) ?? DEFAULT_LARGE_THRESHOLD, seq: 0, history: [], link: { kind: 'attached', conn } };
     this.sessions.set(session.id, session);
     conn.session = session;
     conn.authenticated = true;
@@ -185,10 +188,11 @@ export class SimGateway implements ConnectionHandler {
       return;
     }
     if (seq > session.seq) return conn.close(4007, 'Invalid seq.');
-    if (session.conn && session.conn !== conn) session.conn.close(4000, 'Session resumed elsewhere.');
-    session.conn = conn;
-    session.expires = Infinity;
+    const previous = attachedConn(session);
+    session.link = { kind: 'attached', conn };
     conn.session = session;
+    // The old connection no longer owns the session, so its close leaves the session alone.
+    if (previous && previous !== conn) previous.close(4000, 'Session resumed elsewhere.');
     conn.authenticated = true;
     this.counter(session.shardId).resumes++;
     const counter = this.counter(session.shardId);
@@ -219,13 +223,20 @@ export class SimGateway implements ConnectionHandler {
 
   closed(conn: GatewayServerConnection, code: number, by: ClosedBy): void {
     const session = conn.session as Session | undefined;
-    if (!session || session.conn !== conn) return;
-    session.conn = undefined;
+    if (!session || attachedConn(session) !== conn) return;
     // A client's 1000/1001 ends the session, and so does a server close whose code is not
     // resumable (4007, 4009, ...): a RESUME then gets INVALID_SESSION like on Discord.
     const ends = by === 'client' ? endsSession(code) : by === 'server' && !closePolicy(code).resumable;
-    if (ends) this.sessions.delete(session.id);
-    else session.expires = Date.now() + (this.opts.resumeWindowMs ?? 180_000);
+    this.detach(session, ends);
+  }
+
+  /** The one transition out of 'attached': the session ends, or waits for a RESUME. */
+  private detach(session: Session, ends: boolean): void {
+    if (ends) {
+      this.sessions.delete(session.id);
+      return;
+    }
+    session.link = { kind: 'detached', resumableUntil: Date.now() + (this.opts.resumeWindowMs ?? 180_000) };
   }
 
   private route(event: SimDispatch): void {
@@ -257,9 +268,10 @@ export class SimGateway implements ConnectionHandler {
     if (session.history.length > (this.opts.historyLimit ?? 10_000)) session.history.shift();
     const counter = this.counter(session.shardId);
     counter.last_seq = Math.max(counter.last_seq, session.seq);
-    if (session.conn?.authenticated) {
+    const conn = attachedConn(session);
+    if (conn?.authenticated) {
       counter.dispatched++;
-      session.conn.dispatch(t, d, session.seq);
+      conn.dispatch(t, d, session.seq);
     }
   }
 
@@ -270,13 +282,13 @@ export class SimGateway implements ConnectionHandler {
   }
 
   private eachConn(shard: number, fn: (conn: GatewayServerConnection) => void): number {
-    const conns = [...this.sessions.values()].filter((s) => s.shardId === shard && s.conn?.open).map((s) => s.conn!);
+    const conns = [...this.sessions.values()].filter((s) => s.shardId === shard).map(attachedConn).filter((c) => c?.open) as GatewayServerConnection[];
     conns.forEach(fn);
     return conns.length;
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const [id, s] of this.sessions) if (!s.conn && s.expires < now) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) if (s.link.kind === 'detached' && s.link.resumableUntil < now) this.sessions.delete(id);
   }
 }

@@ -73,12 +73,19 @@ describe('sim gateway: session control', () => {
     const a = await identified();
     await post('/_sim/shards/0/invalid-session', { resumable: true });
     assert.equal((await a.c.next((f) => f.op === 9)).d, true);
+    assert.equal((await shard0()).connected, 0, 'every session of the shard was let go');
     a.c.close(4200);
     assert.equal((await resume(a.ready.d.session_id, lastSeq(a.c))).answer.t, 'RESUMED');
+    assert.equal((await shard0()).connected, 1);
 
     const b = await identified();
     await post('/_sim/shards/0/invalid-session', { resumable: false });
     assert.equal((await b.c.next((f) => f.op === 9)).d, false);
+    assert.equal((await shard0()).connected, 0);
+    // IDENTIFY again on the same connection, as Discord allows after op 9.
+    b.c.identify(DEFAULT_TOKEN, { intents: GUILDS });
+    await b.c.next((f) => f.t === 'READY' && f.d.session_id !== b.ready.d.session_id);
+    assert.equal((await shard0()).connected, 1);
     b.c.close(4200);
     const { answer } = await resume(b.ready.d.session_id, lastSeq(b.c));
     assert.deepEqual([answer.op, answer.d], [9, false]);
