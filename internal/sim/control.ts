@@ -156,6 +156,22 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
     return { id: i.id, command_name: i.command_name, callback: i.callback ?? null, original: i.original ?? null, followups: i.followups };
   });
 
+  // A burst of MESSAGE_CREATEs (content = emission time in ms) for throughput benchmarks.
+  app.post('/_sim/burst', (req) => {
+    const b = obj(req.body);
+    const count = Number(b.count ?? 1000);
+    if (!Number.isInteger(count) || count < 1 || count > 1_000_000) throw invalidForm('count', 'Must be an integer 1-1000000.');
+    const g = guild(String(b.guild_id ?? world.guildIds()[0] ?? ''));
+    const channel = [...g.channels.values()].find((c) => c.type === 0);
+    if (!channel) throw unknown('Channel');
+    const author = member(g.guild.id, undefined).user;
+    for (let i = 0; i < count; i++) {
+      const message = world.newMessage(channel.id, author, String(Date.now()));
+      world.emitDispatch('MESSAGE_CREATE', { ...message, guild_id: g.guild.id }, g.guild.id);
+    }
+    return { count, guild_id: g.guild.id, channel_id: channel.id };
+  });
+
   app.get('/_sim/commands', () => ({ global: world.globalCommands, guilds: Object.fromEntries(world.guildCommands) }));
 
   app.post<{ Params: { id: string; action: string } }>('/_sim/shards/:id/:action', (req) => {
