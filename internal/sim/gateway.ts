@@ -38,6 +38,18 @@ export interface SimGatewayOptions {
   historyLimit?: number;
 }
 
+/** Defaults of the optional options, in one place. */
+const DEFAULTS = {
+  heartbeatIntervalMs: 41_250,
+  sessionStartLimit: { total: 1000 },
+  allowedPrivilegedIntents: PRIVILEGED_INTENTS,
+  // Discord keeps a dropped session resumable for a few minutes.
+  resumeWindowMs: 180_000,
+  historyLimit: 10_000,
+} satisfies Partial<SimGatewayOptions>;
+
+type ResolvedOptions = SimGatewayOptions & Required<Pick<SimGatewayOptions, keyof typeof DEFAULTS>>;
+
 interface Session {
   id: string;
   shardId: number;
@@ -61,8 +73,12 @@ export class SimGateway implements ConnectionHandler {
   private readonly sweeper: NodeJS.Timeout;
   private readonly onDispatch = (event: SimDispatch) => this.route(event);
 
-  constructor(private readonly opts: SimGatewayOptions) {
-    this.limiter = new IdentifyLimiter(opts.maxConcurrency, opts.identifyIntervalMs, opts.sessionStartLimit?.total ?? 1000);
+  private readonly opts: ResolvedOptions;
+
+  constructor(options: SimGatewayOptions) {
+    const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+    this.opts = opts;
+    this.limiter = new IdentifyLimiter(opts.maxConcurrency, opts.identifyIntervalMs, opts.sessionStartLimit.total);
     opts.world.on('dispatch', this.onDispatch);
     this.sweeper = setInterval(() => this.sweep(), 1_000).unref();
   }
@@ -71,7 +87,7 @@ export class SimGateway implements ConnectionHandler {
     server.on('upgrade', (request, socket, head) => {
       this.wss.handleUpgrade(request, socket, head, (ws) => {
         new GatewayServerConnection(ws, request, this, {
-          heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250,
+          heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
           logger: this.opts.logger,
         });
       });
@@ -134,7 +150,7 @@ export class SimGateway implements ConnectionHandler {
     const shard = parseShard(d.shard);
     if (!shard) return conn.close(4010, 'Invalid shard: send [shard_id, num_shards] with 0 <= shard_id < num_shards.');
     const [shardId, shardCount] = shard;
-    const intentProblem = checkIntents(d.intents, this.opts.allowedPrivilegedIntents ?? PRIVILEGED_INTENTS);
+    const intentProblem = checkIntents(d.intents, this.opts.allowedPrivilegedIntents);
     if (intentProblem === 4013) return conn.close(4013, 'Invalid intent(s).');
     if (intentProblem === 4014) return conn.close(4014, 'Disallowed intent(s): enable the privileged intents for the application.');
     const guildIds = this.opts.world.guildIds().filter((g) => shardFor(g, shardCount) === shardId);
@@ -236,7 +252,7 @@ export class SimGateway implements ConnectionHandler {
       this.sessions.delete(session.id);
       return;
     }
-    session.link = { kind: 'detached', resumableUntil: Date.now() + (this.opts.resumeWindowMs ?? 180_000) };
+    session.link = { kind: 'detached', resumableUntil: Date.now() + this.opts.resumeWindowMs };
   }
 
   private route(event: SimDispatch): void {
@@ -265,7 +281,7 @@ export class SimGateway implements ConnectionHandler {
   private send(session: Session, t: string, d: unknown): void {
     session.seq++;
     session.history.push({ s: session.seq, t, d });
-    if (session.history.length > (this.opts.historyLimit ?? 10_000)) session.history.shift();
+    if (session.history.length > this.opts.historyLimit) session.history.shift();
     const counter = this.counter(session.shardId);
     counter.last_seq = Math.max(counter.last_seq, session.seq);
     const conn = attachedConn(session);
