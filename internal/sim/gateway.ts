@@ -18,6 +18,7 @@ import {
 import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '../gateway/server-connection';
 import type { ShardCounters, SimDispatch, SimWorldView } from './contract';
 import { IdentifyLimiter } from '../gateway/identify-limiter';
+import { payloadFor, routesTo } from './gateway-filter';
 import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from './gateway-guild-create';
 import { MemberRequestLimiter, memberChunks } from './gateway-members';
 
@@ -256,26 +257,10 @@ export class SimGateway implements ConnectionHandler {
   }
 
   private route(event: SimDispatch): void {
-    for (const session of this.sessions.values()) {
-      if (shardFor(event.guildId, session.shardCount) !== session.shardId) continue;
-      if (event.intents !== undefined && (event.intents & session.intents) === 0 && !this.aboutBot(event)) continue;
-      this.send(session, event.t, this.filterContent(session, event));
-    }
-  }
-
-  /** GUILD_MEMBER_UPDATE for the bot itself is sent whatever the intents. */
-  private aboutBot(event: SimDispatch): boolean {
-    return event.t === 'GUILD_MEMBER_UPDATE' && (event.d as { user?: { id?: string } }).user?.id === this.opts.world.botUser.id;
-  }
-
-  /** Without MESSAGE_CONTENT, guild messages that do not mention the bot arrive with empty content. */
-  private filterContent(session: Session, event: SimDispatch): unknown {
-    if ((event.t !== 'MESSAGE_CREATE' && event.t !== 'MESSAGE_UPDATE') || session.intents & GatewayIntentBits.MessageContent) return event.d;
-    const d = event.d as { author?: { id: string }; mentions?: { id: string }[]; guild_id?: string };
     const botId = this.opts.world.botUser.id;
-    if (!d.guild_id || d.author?.id === botId || d.mentions?.some((m) => m.id === botId)) return event.d;
-    const { poll: _poll, ...rest } = d as typeof d & { poll?: unknown };
-    return { ...rest, content: '', embeds: [], attachments: [], components: [] };
+    for (const session of this.sessions.values()) {
+      if (routesTo(event, session, botId)) this.send(session, event.t, payloadFor(event, session, botId));
+    }
   }
 
   private send(session: Session, t: string, d: unknown): void {
