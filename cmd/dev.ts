@@ -21,6 +21,8 @@ function services(config: Config, configPath: string, env: string): ServiceSpec[
   const proxyUrl = `http://${config.proxy.host}:${config.proxy.port}`;
   const jobsUrl = `http://127.0.0.1:${config.meta.jobserver_port}`;
   const apiUrl = `http://${config.meta.host}:${config.meta.port}`;
+  // Everything talks to the sim started here, whatever discord_auth.api_url says.
+  const simApi = { SPLASHTAIL__DISCORD_AUTH__API_URL: `${simUrl}/api` };
   return [
     {
       name: 'sim',
@@ -33,9 +35,9 @@ function services(config: Config, configPath: string, env: string): ServiceSpec[
       args: ['proxy', ...common],
       url: `ws://${config.proxy.host}:${config.proxy.port}`,
       health: `${proxyUrl}/healthz`,
-      env: () => ({ SPLASHTAIL__PROXY__AMQP__ENABLED: 'true', SPLASHTAIL__PROXY__STATE__ENABLED: 'true' }),
+      env: () => ({ ...simApi, SPLASHTAIL__PROXY__AMQP__ENABLED: 'true', SPLASHTAIL__PROXY__STATE__ENABLED: 'true' }),
     },
-    { name: 'jobs', args: ['jobs', ...common], url: jobsUrl, health: `${jobsUrl}/healthz` },
+    { name: 'jobs', args: ['jobs', ...common], url: jobsUrl, health: `${jobsUrl}/healthz`, env: () => simApi },
     {
       name: 'webserver',
       args: ['webserver', ...common],
@@ -48,7 +50,7 @@ function services(config: Config, configPath: string, env: string): ServiceSpec[
               SPLASHTAIL__BOT__GATEWAY_URL: `ws://${config.proxy.host}:${config.proxy.port}`,
               SPLASHTAIL__DISCORD_AUTH__API_URL: `${proxyUrl}/api`,
             }
-          : {},
+          : simApi,
     },
   ];
 }

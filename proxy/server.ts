@@ -36,7 +36,7 @@ export async function runProxy(config: Config): Promise<void> {
     sessions,
     logger,
   });
-  const shardCount = await upstream.shardCount();
+  const shardCount = await retry(() => upstream.shardCount(), (err) => logger.warn({ err: err.message }, 'cannot reach the gateway info (GET /gateway/bot); retrying'));
   const shardIds = await upstream.shardIds();
   const publicUrl = config.proxy.url ?? `ws://${config.proxy.host}:${config.proxy.port}`;
   const guilds = new GuildState();
@@ -88,4 +88,16 @@ export async function runProxy(config: Config): Promise<void> {
     for (const [shard, ms] of upstream.latency) metrics.latency.set({ shard: String(shard) }, ms);
   }, 5_000).unref();
   await upstream.start();
+}
+
+/** Retries until it works (Discord or the sim may come up after us), every 2 s. */
+async function retry<T>(fn: () => Promise<T>, onError: (err: Error) => void): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      onError(err as Error);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
 }
