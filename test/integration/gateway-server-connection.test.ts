@@ -119,6 +119,14 @@ describe('GatewayServerConnection', () => {
     assert.equal((await c.closed).code, 4005);
   });
 
+  it('allows exactly 120 sends per 60 s; the 121st closes 4008', async () => {
+    const c = await client();
+    for (let i = 0; i < 120; i++) c.send({ op: 1, d: null });
+    await c.next(() => c.frames.filter((f) => f.op === 11).length === 120);
+    c.send({ op: 1, d: null });
+    assert.equal((await c.closed).code, 4008);
+  });
+
   it('closes 4009 when no heartbeat arrives within 1.5 intervals', async () => {
     const c = await client();
     const started = Date.now();
