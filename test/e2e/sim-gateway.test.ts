@@ -168,6 +168,12 @@ describe('sim gateway: sessions', () => {
       assert.ok(readyAt[3]! >= 3 * 400, `all ready after ${readyAt[3]} ms`);
       const stats = (await (await fetch(`${env.base}/_sim/stats`)).json()) as { shards: Record<string, { identifies: number }> };
       assert.deepEqual(Object.values(stats.shards).map((s) => s.identifies), [1, 1, 1, 1]);
+      // Refused identifies do not spend the daily budget; the four accepted ones do.
+      const bot = (await (await fetch(`${env.base}/api/v10/gateway/bot`, { headers: { authorization: `Bot ${DEFAULT_TOKEN}` } })).json()) as {
+        session_start_limit: { total: number; remaining: number; reset_after: number; max_concurrency: number };
+      };
+      assert.deepEqual([bot.session_start_limit.total, bot.session_start_limit.remaining, bot.session_start_limit.max_concurrency], [1000, 996, 1]);
+      assert.ok(bot.session_start_limit.reset_after > 86_000_000);
     } finally {
       for (const c of clients) c.terminate();
       await env.sim.stop();
