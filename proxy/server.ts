@@ -8,6 +8,7 @@ import { Shutdown } from '../internal/shutdown';
 import { Downstream } from './downstream';
 import { GuildState } from './guild-state';
 import { GuildStore } from './guild-store';
+import { startConsumers } from './consumers';
 import { createProxyMetrics } from './metrics';
 import { restForward } from './rest-forward';
 import { SessionStore } from './session-store';
@@ -55,11 +56,13 @@ export async function runProxy(config: Config): Promise<void> {
   const guildStore = new GuildStore(redis, config.proxy.session_key_prefix, guilds, logger);
   await guildStore.load(shardIds);
   shutdown.add('guild state', () => guildStore.close());
+  const consumers = await startConsumers(config, { redis, upstream, shardIds, registry, logger, shutdown });
   upstream.onDispatch((shardId, payload) => {
     metrics.eventsIn.inc({ shard: String(shardId) });
     try {
       guilds.apply(shardId, payload);
       downstream.onUpstream(shardId, payload);
+      consumers.handle(shardId, payload);
     } catch (err) {
       // One odd event must never take the proxy down.
       logger.error({ err, shardId, t: payload.t }, 'handling an upstream dispatch failed');
@@ -71,6 +74,7 @@ export async function runProxy(config: Config): Promise<void> {
     registry,
     health: () => ({ shards: shardIds.length, guilds: guilds.count(), ...downstream.stats() }),
   });
+  app.get('/healthcheck', async () => ({ status: 'OK' }));
   app.get('/shards', async () => ({
     shard_count: shardCount,
     shards: (await upstream.statuses()).map((s) => ({ ...s, identifies: upstream.identifies.get(s.shard) ?? 0, resumes: upstream.resumes.get(s.shard) ?? 0, guilds: guilds.guildIds(s.shard).length })),

@@ -2,7 +2,7 @@
 // detection, RECONNECT/INVALID_SESSION and resume are its job; ours is to keep the session
 // info in Redis (so a restarted proxy RESUMEs) and to hand every dispatch on, in order.
 import { REST } from '@discordjs/rest';
-import { CloseCodes, WebSocketManager, WebSocketShardEvents, WebSocketShardStatus } from '@discordjs/ws';
+import { CloseCodes, type WebSocketShard, WebSocketManager, WebSocketShardDestroyRecovery, WebSocketShardEvents, WebSocketShardStatus } from '@discordjs/ws';
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import type { SessionStore } from './session-store';
@@ -53,6 +53,10 @@ export class Upstream {
     this.manager.on(WebSocketShardEvents.Error, (err, shardId) => options.logger.warn({ shardId, err: err.message }, 'upstream shard error'));
   }
 
+  sessionInfo(shardId: number) {
+    return this.options.sessions.get(shardId);
+  }
+
   /** Every dispatch of every shard, in order per shard. */
   onDispatch(listener: DispatchListener): void {
     this.listeners.push(listener);
@@ -72,6 +76,17 @@ export class Upstream {
 
   send(shardId: number, payload: GatewaySendPayload): Promise<void> {
     return Promise.resolve(this.manager.send(shardId, payload));
+  }
+
+  /**
+   * Drops one shard's connection and RESUMEs it. @discordjs/ws has no public per-shard call,
+   * so this reaches into its default (in-process) sharding strategy.
+   */
+  async reconnect(shardId: number): Promise<void> {
+    const strategy = (this.manager as unknown as { strategy: { shards?: Map<number, WebSocketShard> } }).strategy;
+    const shard = strategy.shards?.get(shardId);
+    if (!shard) throw new Error(`shard ${shardId} is not running here`);
+    await shard.destroy({ code: CloseCodes.Resuming, reason: 'reconnect requested', recover: WebSocketShardDestroyRecovery.Resume });
   }
 
   async statuses(): Promise<{ shard: number; status: string; latency: number | null }[]> {

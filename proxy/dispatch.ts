@@ -1,0 +1,58 @@
+// The consumer-facing side of the proxy (twilight-dispatch parity): every upstream dispatch, in
+// order per shard, goes through the Redis state cache (which supplies `old`) and then to
+// RabbitMQ. This path runs beside the downstream gateway and never delays it.
+import type { GatewayDispatchPayload } from 'discord-api-types/v10';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EventPublisher } from './amqp/publisher';
+import { STATE_KINDS, type StateCache } from './state/cache';
+
+export class Dispatcher {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly events: Counter;
+
+  constructor(
+    private readonly options: { cache?: StateCache; publisher?: EventPublisher; registry: Registry; logger: Logger },
+  ) {
+    this.events = new Counter({ name: 'gateway_events', help: 'Gateway dispatches received, by event and shard', labelNames: ['type', 'shard'], registers: [options.registry] });
+    const cache = options.cache;
+    if (cache) {
+      // One SCAN per scrape fills every state_* gauge.
+      let scan: Promise<Record<string, number>> | undefined;
+      const counts = () => {
+        scan ??= cache.counts().finally(() => setTimeout(() => (scan = undefined), 1_000).unref());
+        return scan;
+      };
+      for (const kind of STATE_KINDS) {
+        new Gauge({
+          name: `state_${kind}s`,
+          help: `Cached ${kind} objects`,
+          registers: [options.registry],
+          async collect() {
+            this.set((await counts())[kind] ?? 0);
+          },
+        });
+      }
+    }
+  }
+
+  handle(shard: number, payload: GatewayDispatchPayload): void {
+    this.events.inc({ type: payload.t, shard: String(shard) });
+    const { cache, publisher, logger } = this.options;
+    if (!cache && !publisher) return;
+    this.chain = this.chain.then(async () => {
+      let old: unknown;
+      try {
+        old = await cache?.process(payload);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, t: payload.t }, 'state cache update failed');
+      }
+      publisher?.publish({ op: 0, t: payload.t, d: payload.d, s: payload.s, shard, ...(old !== undefined ? { old } : {}) });
+    });
+  }
+
+  /** Resolves once every event handed in so far went through the cache into the publisher. */
+  drain(): Promise<void> {
+    return this.chain;
+  }
+}
