@@ -58,6 +58,16 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
   const webhooks = new Map<string, SimWebhook>();
   const limiter = new RestRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
 
+  // Discord accepts an empty body with a JSON content type (a DELETE from a generic client).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(Object.assign(new Error('The request body contains invalid JSON.'), { statusCode: 400 }), undefined);
+    }
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
