@@ -109,6 +109,11 @@ export function devCommand(): Command {
       }
       up.add(spec.name);
       process.stdout.write(`${spec.name}: ${spec.url}\n`);
+      if (spec.name === 'proxy') {
+        const { amqp, state } = config.proxy;
+        process.stdout.write(`proxy events: ${redact(config.meta.amqp_url)} exchange "${amqp.exchange}" (queue "${amqp.exchange}.recv"), commands on "${amqp.send_queue}"\n`);
+        process.stdout.write(`proxy state: ${redact(config.meta.redis_url)} key prefix "${state.prefix}"\n`);
+      }
       void exited.then((code) => {
         if (stopping) return;
         process.stderr.write(`dev: ${spec.name} exited with code ${code}; stopping the stack\n`);
@@ -117,6 +122,13 @@ export function devCommand(): Command {
     }
     process.stdout.write('dev: all services up; Ctrl-C stops them\n');
   });
+}
+
+/** A URL without its password, for printing. */
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }
 
 async function waitHealthy(url: string, timeoutMs: number): Promise<boolean> {

@@ -1,5 +1,6 @@
 // Wires what other services consume (issue: twilight-dispatch parity): RabbitMQ events and
 // commands, the Redis state cache, gateway info keys and twilight-dispatch's metric names.
+import { WebSocketShardEvents } from '@discordjs/ws';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
@@ -9,6 +10,7 @@ import { CommandConsumer } from './amqp/commands';
 import { EventPublisher } from './amqp/publisher';
 import { Dispatcher } from './dispatch';
 import { StateCache } from './state/cache';
+import { StatusLog } from './status-log';
 import type { Upstream } from './upstream';
 
 interface Deps {
@@ -60,7 +62,17 @@ export async function startConsumers(config: Config, { redis, upstream, shardIds
       for (const [shard, ms] of upstream.latency) this.set({ shard: String(shard) }, ms);
     },
   });
-  return new Dispatcher({ cache, publisher, registry, logger });
+  const { log_channel: shardChannel, log_guild_channel: guildChannel } = config.proxy;
+  const statusLog = shardChannel || guildChannel
+    ? new StatusLog({ token: config.discord_auth.token.replace(/^Bot\s+/i, ''), apiUrl: config.discord_auth.api_url, shardChannel, guildChannel, logger })
+    : undefined;
+  if (statusLog) {
+    upstream.manager.on(WebSocketShardEvents.Ready, (_d, shard) => statusLog.shard(`Shard ${shard}: ready (identified)`));
+    upstream.manager.on(WebSocketShardEvents.Resumed, (shard) => statusLog.shard(`Shard ${shard}: resumed`));
+    upstream.manager.on(WebSocketShardEvents.Closed, (code, shard) => statusLog.shard(`Shard ${shard}: disconnected (${code})`));
+    shutdown.add('status log', () => statusLog.close());
+  }
+  return new Dispatcher({ cache, publisher, statusLog, registry, logger });
 }
 
 /** twilight-dispatch's gateway info keys. */

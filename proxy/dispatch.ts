@@ -6,13 +6,14 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventPublisher } from './amqp/publisher';
 import { STATE_KINDS, type StateCache } from './state/cache';
+import type { StatusLog } from './status-log';
 
 export class Dispatcher {
   private chain: Promise<void> = Promise.resolve();
   private readonly events: Counter;
 
   constructor(
-    private readonly options: { cache?: StateCache; publisher?: EventPublisher; registry: Registry; logger: Logger },
+    private readonly options: { cache?: StateCache; publisher?: EventPublisher; statusLog?: StatusLog; registry: Registry; logger: Logger },
   ) {
     this.events = new Counter({ name: 'gateway_events', help: 'Gateway dispatches received, by event and shard', labelNames: ['type', 'shard'], registers: [options.registry] });
     const cache = options.cache;
@@ -36,8 +37,12 @@ export class Dispatcher {
     }
   }
 
+  /** Guild ids each shard held, to tell a join (GUILD_CREATE of a new guild) from a READY backfill. */
+  private readonly known = new Map<number, Set<string>>();
+
   handle(shard: number, payload: GatewayDispatchPayload): void {
     this.events.inc({ type: payload.t, shard: String(shard) });
+    if (this.options.statusLog) this.logGuilds(shard, payload, this.options.statusLog);
     const { cache, publisher, logger } = this.options;
     if (!cache && !publisher) return;
     this.chain = this.chain.then(async () => {
@@ -49,6 +54,19 @@ export class Dispatcher {
       }
       publisher?.publish({ op: 0, t: payload.t, d: payload.d, s: payload.s, shard, ...(old !== undefined ? { old } : {}) });
     });
+  }
+
+  private logGuilds(shard: number, payload: GatewayDispatchPayload, log: StatusLog): void {
+    let known = this.known.get(shard);
+    if (!known) this.known.set(shard, (known = new Set()));
+    if (payload.t === 'READY') for (const g of payload.d.guilds) known.add(g.id);
+    else if (payload.t === 'GUILD_CREATE' && !known.has(payload.d.id)) {
+      known.add(payload.d.id);
+      log.guild(`Joined ${payload.d.name} (${payload.d.id}), ${payload.d.member_count} members, shard ${shard}`);
+    } else if (payload.t === 'GUILD_DELETE' && !payload.d.unavailable) {
+      known.delete(payload.d.id);
+      log.guild(`Left guild ${payload.d.id}, shard ${shard}`);
+    }
   }
 
   /** Resolves once every event handed in so far went through the cache into the publisher. */
