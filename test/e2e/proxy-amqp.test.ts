@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_APP_ID, DEFAULT_TOKEN } from '../../internal/sim/world';
 import { writeTestConfig } from '../helpers/config';
 import { freePort } from '../helpers/ports';
-import { type Running, start } from '../helpers/process';
+import { start } from '../helpers/process';
 import { privateRabbit } from '../helpers/rabbitmq';
 import { AMQP_URL, REDIS_URL, uniqueName } from '../helpers/services';
 
