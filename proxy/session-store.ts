@@ -9,6 +9,7 @@ export class SessionStore {
   private readonly sessions = new Map<number, SessionInfo>();
   private readonly dirty = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
+  private frozen = false;
 
   constructor(
     private readonly redis: Redis,
@@ -36,7 +37,13 @@ export class SessionStore {
     return this.sessions.get(shardId) ?? null;
   }
 
+  /** From now on changes are ignored: a shutdown must not erase the sessions it leaves resumable. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   set(shardId: number, info: SessionInfo | null): void {
+    if (this.frozen) return;
     if (info) this.sessions.set(shardId, info);
     else this.sessions.delete(shardId);
     this.dirty.add(shardId);

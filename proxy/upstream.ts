@@ -96,6 +96,8 @@ export class Upstream {
 
   /** Closes with 4200 so the sessions stay resumable for the next start. */
   async stop(): Promise<void> {
+    // @discordjs/ws forgets a session it destroys without `recover`; keep ours for the next start.
+    this.options.sessions.freeze();
     await this.manager.destroy({ code: CloseCodes.Resuming, reason: 'proxy restarting' });
   }
 }

@@ -158,4 +158,16 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
     await say('still here');
     await waitUntil('the bot is untouched', () => messages(bot!).includes('still here'));
   });
+
+  it('SIGTERM exits 0 and the next start RESUMEs every shard', async () => {
+    const before = await stats();
+    assert.equal(await proxy.stop('SIGTERM'), 0);
+    proxy = await startProxy();
+    await waitUntil('all upstream shards ready again', allShardsReady);
+    const afterStats = await stats();
+    for (const shard of Object.keys(before)) {
+      assert.equal(afterStats[shard]!.identifies, before[shard]!.identifies, `shard ${shard} identified`);
+      assert.equal(afterStats[shard]!.resumes, before[shard]!.resumes + 1, `shard ${shard} did not resume`);
+    }
+  });
 });
