@@ -116,6 +116,28 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
     assert.match(answer.content, /pong/i);
   });
 
+  it('answers every IPC request with a command_id exactly once', async () => {
+    const sub = new Redis(REDIS_URL);
+    const replies: { command_id: string; output: { length?: number; error?: string } & number; scope: string; action: string }[] = [];
+    await sub.subscribe(channel);
+    sub.on('message', (_c: string, raw: string) => {
+      const m = JSON.parse(raw);
+      if (m.scope === 'bot' && m.command_id) replies.push(m);
+    });
+    const requests: [string, Record<string, unknown>?][] = [['statuses'], ['num_processes'], ['action_logs'], ['diag'], ['restart', { id: 7 }], ['stop', { id: 'x' }]];
+    const ids = requests.map(([action]) => uniqueName(action));
+    for (const [i, [action, args]] of requests.entries()) await redis.publish(channel, JSON.stringify({ scope: 'launcher', action, ...(args ? { args } : {}), command_id: ids[i] }));
+    await waitFor('a reply to each request', async () => ids.every((id) => replies.some((r) => r.command_id === id)));
+    await sleep(500);
+    await sub.quit();
+    for (const id of ids) assert.equal(replies.filter((r) => r.command_id === id).length, 1, `${id}: exactly one reply`);
+    const byAction = (action: string) => replies.find((r) => r.command_id === ids[requests.findIndex(([a]) => a === action)])!;
+    assert.equal(byAction('statuses').output.length, 2);
+    assert.equal(byAction('num_processes').output, 2);
+    assert.match(byAction('restart').output.error, /no cluster 7/);
+    assert.match(byAction('stop').output.error, /args\.id must be a cluster id/);
+  });
+
   it('rejects 20+ malformed IPC messages and IServer requests and keeps running', async () => {
     const before = await statuses();
     const garbage = ['', 'not json', '[]', '42', 'null', '{}', '{"scope":5}', '{"scope":"launcher"}', '{"scope":"launcher","action":"nope"}',
