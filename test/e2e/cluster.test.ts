@@ -134,8 +134,8 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
     const byAction = (action: string) => replies.find((r) => r.command_id === ids[requests.findIndex(([a]) => a === action)])!;
     assert.equal(byAction('statuses').output.length, 2);
     assert.equal(byAction('num_processes').output, 2);
-    assert.match(byAction('restart').output.error, /no cluster 7/);
-    assert.match(byAction('stop').output.error, /args\.id must be a cluster id/);
+    assert.match(String(byAction('restart').output.error), /no cluster 7/);
+    assert.match(String(byAction('stop').output.error), /args\.id must be a cluster id/);
   });
 
   it('rejects 20+ malformed IPC messages and IServer requests and keeps running', async () => {
