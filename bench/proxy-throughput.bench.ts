@@ -8,8 +8,9 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 
 async function measure(restUrl: string, simUrl: string): Promise<{ perSecond: number; p50: number; p99: number }> {
   const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent], rest: { api: restUrl }, shards: 'auto' });
+  const ready = new Promise((r) => client.once(Events.ClientReady, r));
   await client.login(DEFAULT_TOKEN);
-  await new Promise((r) => client.once(Events.ClientReady, r));
+  await ready;
   let received = 0;
   let last = 0;
   let onEvent: (sentAt: number) => void = () => {};
