@@ -40,7 +40,8 @@ export class Dispatcher {
   /** Guild ids each shard held, to tell a join (GUILD_CREATE of a new guild) from a READY backfill. */
   private readonly known = new Map<number, Set<string>>();
 
-  handle(shard: number, payload: GatewayDispatchPayload): void {
+  /** `known` is the previous entity from the proxy's guild state, when it had one. */
+  handle(shard: number, payload: GatewayDispatchPayload, known?: unknown): void {
     this.events.inc({ type: payload.t, shard: String(shard) });
     if (this.options.statusLog) this.logGuilds(shard, payload, this.options.statusLog);
     const { cache, publisher, logger } = this.options;
@@ -48,7 +49,7 @@ export class Dispatcher {
     this.chain = this.chain.then(async () => {
       let old: unknown;
       try {
-        old = await cache?.process(payload);
+        old = await cache?.process(payload, known);
       } catch (err) {
         logger.warn({ err: (err as Error).message, t: payload.t }, 'state cache update failed');
       }

@@ -45,8 +45,13 @@ export class GuildState {
     return n;
   }
 
-  apply(shardId: number, payload: GatewayDispatchPayload): void {
-    if (payload.d === null || typeof payload.d !== 'object') return;
+  /**
+   * Applies one dispatch. Returns the entity as it was before an UPDATE/DELETE (guild without
+   * its lists, channel, role or member), which the state cache publishes as `old`: the bots'
+   * GUILD_CREATEs and the consumers' `old` come from this one state.
+   */
+  apply(shardId: number, payload: GatewayDispatchPayload): unknown {
+    if (payload.d === null || typeof payload.d !== 'object') return undefined;
     let shard = this.guilds.get(shardId);
     if (!shard) this.guilds.set(shardId, (shard = new Map()));
     const d = payload.d as unknown as Record<string, unknown> & { guild_id?: string; id?: string };
@@ -60,52 +65,71 @@ export class GuildState {
         shard.clear();
         for (const g of payload.d.guilds) shard.set(g.id, { id: g.id, unavailable: true });
         this.changed.add(`${shardId}:READY`);
-        return;
+        return undefined;
       case 'GUILD_CREATE':
         shard.set(d.id!, d as Guild);
-        return;
+        return undefined;
       case 'GUILD_UPDATE': {
         const old = shard.get(d.id!);
         if (old) shard.set(d.id!, { ...old, ...d, channels: old.channels, members: old.members });
-        return;
+        return old && withoutLists(old);
       }
-      case 'GUILD_DELETE':
+      case 'GUILD_DELETE': {
+        const old = shard.get(d.id!);
         if (d.unavailable) shard.set(d.id!, { id: d.id!, unavailable: true });
         else shard.delete(d.id!);
-        return;
+        return old && withoutLists(old);
+      }
     }
-    if (!guild) return;
+    if (!guild) return undefined;
     switch (payload.t) {
       case 'CHANNEL_CREATE':
-      case 'CHANNEL_UPDATE':
+      case 'CHANNEL_UPDATE': {
+        const old = guild.channels?.find((c) => c.id === d.id);
         guild.channels = upsert(guild.channels, d as { id: string });
-        return;
-      case 'CHANNEL_DELETE':
+        return old;
+      }
+      case 'CHANNEL_DELETE': {
+        const old = guild.channels?.find((c) => c.id === d.id);
         guild.channels = guild.channels?.filter((c) => c.id !== d.id);
-        return;
+        return old;
+      }
       case 'GUILD_ROLE_CREATE':
-      case 'GUILD_ROLE_UPDATE':
-        guild.roles = upsert(guild.roles, d.role as { id: string });
-        return;
-      case 'GUILD_ROLE_DELETE':
+      case 'GUILD_ROLE_UPDATE': {
+        const role = d.role as { id: string };
+        const old = guild.roles?.find((r) => r.id === role.id);
+        guild.roles = upsert(guild.roles, role);
+        return old;
+      }
+      case 'GUILD_ROLE_DELETE': {
+        const old = guild.roles?.find((r) => r.id === d.role_id);
         guild.roles = guild.roles?.filter((r) => r.id !== d.role_id);
-        return;
+        return old;
+      }
       case 'GUILD_MEMBER_ADD':
       case 'GUILD_MEMBER_UPDATE': {
         const { guild_id: _, ...member } = d as unknown as { guild_id: string; user: { id: string } };
-        const before = guild.members?.length ?? 0;
+        const old = guild.members?.find((m) => m.user.id === member.user.id);
         guild.members = upsertBy(guild.members, member, (m) => m.user.id);
-        if (payload.t === 'GUILD_MEMBER_ADD' && (guild.members.length ?? 0) > before) guild.member_count = (guild.member_count ?? 0) + 1;
-        return;
+        if (payload.t === 'GUILD_MEMBER_ADD' && !old) guild.member_count = (guild.member_count ?? 0) + 1;
+        return old;
       }
       case 'GUILD_MEMBER_REMOVE': {
         const userId = (d.user as { id: string }).id;
+        const old = guild.members?.find((m) => m.user.id === userId);
         guild.members = guild.members?.filter((m) => m.user.id !== userId);
         guild.member_count = Math.max(0, (guild.member_count ?? 1) - 1);
-        return;
+        return old;
       }
     }
+    return undefined;
   }
+}
+
+/** A guild as the `guild:<g>` cache key holds it: without its entity lists. */
+function withoutLists(guild: Guild): Record<string, unknown> {
+  const { channels: _c, threads: _t, members: _m, presences: _p, voice_states: _v, roles: _r, emojis: _e, ...rest } = guild as Guild & Record<string, unknown>;
+  return rest;
 }
 
 function upsert<T extends { id: string }>(list: T[] | undefined, item: T): T[] {

@@ -60,9 +60,9 @@ export async function runProxy(config: Config): Promise<void> {
   upstream.onDispatch((shardId, payload) => {
     metrics.eventsIn.inc({ shard: String(shardId) });
     try {
-      guilds.apply(shardId, payload);
+      const previous = guilds.apply(shardId, payload);
       downstream.onUpstream(shardId, payload);
-      consumers.handle(shardId, payload);
+      consumers.handle(shardId, payload, previous);
     } catch (err) {
       // One odd event must never take the proxy down.
       logger.error({ err, shardId, t: payload.t }, 'handling an upstream dispatch failed');

@@ -40,8 +40,12 @@ export class StateCache {
     return [this.t.prefix + kind, ...(tagged === undefined ? [] : [tagged]), ...rest].join(':');
   }
 
-  /** Applies one dispatch to the cache; resolves with the previous state when `old` applies. */
-  async process(payload: GatewayDispatchPayload): Promise<unknown> {
+  /**
+   * Applies one dispatch to the cache; resolves with the previous state when `old` applies.
+   * `known` is the previous entity from the proxy's guild state (guilds, channels, roles,
+   * members); only messages, and entities the proxy has not seen, are read back from Redis.
+   */
+  async process(payload: GatewayDispatchPayload, known?: unknown): Promise<unknown> {
     const d = payload.d as unknown as Obj;
     if (d === null || typeof d !== 'object') return undefined;
     const writes: Write[] = [];
@@ -147,7 +151,7 @@ export class StateCache {
         if (t.messages) for (const id of (d as { ids: string[] }).ids) del(this.key('message', d.channel_id as string, id));
         break;
     }
-    const old = t.old && oldKey ? await this.get(oldKey) : undefined;
+    const old = t.old && oldKey ? (known ?? (await this.get(oldKey))) : undefined;
     return this.write(writes, old);
   }
 

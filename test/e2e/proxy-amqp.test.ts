@@ -134,7 +134,7 @@ describe('proxy events to RabbitMQ and the Redis state cache', () => {
     const p = s.names.prefix;
     const api = `${s.simUrl}/api/v10`;
     const auth = { authorization: `Bot ${DEFAULT_TOKEN}`, ...json };
-    const channel = g.channels.find((c) => c.name === 'off-topic')!;
+    const channel = g.channels.find((c) => c.name === 'general')!;
     await fetch(`${api}/channels/${channel.id}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ topic: 'cached topic' }) });
     const role = (await (await fetch(`${api}/guilds/${g.id}/roles`, { method: 'POST', headers: auth, body: '{"name":"temp"}' })).json()) as { id: string };
     await waitUntil('role cached', async () => (await redis.exists(`${p}role:${g.id}:${role.id}`)) === 1);
@@ -155,6 +155,11 @@ describe('proxy events to RabbitMQ and the Redis state cache', () => {
     assert.equal(update.old?.content, 'original text');
     const deleted = all.received.find((b) => b.t === 'MESSAGE_DELETE' && b.d.id === message.id)!;
     assert.equal(deleted.old?.content, 'edited text');
+    // Guild entities' `old` comes from the state the proxy serves bots their GUILD_CREATEs from.
+    const channelUpdate = all.received.find((b) => b.t === 'CHANNEL_UPDATE' && b.d.id === channel.id)!;
+    assert.equal(channelUpdate.old?.topic, 'General chat');
+    const roleDelete = all.received.find((b) => b.t === 'GUILD_ROLE_DELETE' && b.d.role_id === role.id)!;
+    assert.equal(roleDelete.old?.name, 'temp');
   });
 
   it('expires cached messages with their TTL', async () => {
