@@ -14,7 +14,8 @@ await build({
   sourcemap: 'linked',
   banner: { js: "#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Optional native add-ons that discord.js/ws probe for; absent is fine.
-  external: ['zlib-sync', 'bufferutil', 'utf-8-validate', 'erlpack', '@discordjs/voice', 'pg-native', 'pino-pretty'],
+  // @fastify/swagger-ui serves files from its own package folder, so it stays a normal dependency.
+  external: ['@fastify/swagger-ui', 'zlib-sync', 'bufferutil', 'utf-8-validate', 'erlpack', '@discordjs/voice', 'pg-native', 'pino-pretty'],
   logLevel: 'warning',
 });
 chmodSync('splashtail', 0o755);

@@ -17,8 +17,9 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
 
   app.get('/users/@me', (req) => world.users.get(actor(ctx, req).userId));
   app.get<{ Params: Params }>('/users/:id', (req) => {
-    actor(ctx, req);
-    const user = world.users.get(req.params.id);
+    const a = actor(ctx, req);
+    // `%40me` (an encoded @me) reaches this route rather than the static one.
+    const user = world.users.get(req.params.id === '@me' ? a.userId : req.params.id);
     if (!user) throw unknown('User');
     return user;
   });

@@ -1,0 +1,135 @@
+// Tasks in Postgres: one SQL operation per function. A running task holds a lease
+// (locked_by, locked_until); claiming takes pending tasks and running ones whose lease expired,
+// with FOR UPDATE SKIP LOCKED so any number of jobservers share the work.
+import type pg from 'pg';
+
+export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface Task {
+  task_id: string;
+  task_name: string;
+  task_for: string;
+  data: Record<string, unknown>;
+  output: { filename: string; size: number } | null;
+  statuses: { level: string; ts: string; msg: string; [k: string]: unknown }[];
+  state: TaskState;
+  execute: boolean;
+  expiry: Date | null;
+  checkpoint: Record<string, unknown>;
+  attempts: number;
+  locked_by: string | null;
+  locked_until: Date | null;
+  created_at: Date;
+  last_updated: Date;
+}
+
+export class TaskRepository {
+  constructor(private readonly db: pg.Pool) {}
+
+  async create(task: { id: string; name: string; for: string; data: unknown; execute: boolean; expiry: Date | null }): Promise<Task> {
+    const { rows } = await this.db.query<Task>(
+      `insert into tasks (task_id, task_name, task_for, data, execute, expiry, statuses)
+       values ($1, $2, $3, $4, $5, $6, jsonb_build_array(jsonb_build_object('level', 'info', 'ts', now(), 'msg', 'task created')))
+       returning *`,
+      [task.id, task.name, task.for, JSON.stringify(task.data ?? {}), task.execute, task.expiry],
+    );
+    return rows[0]!;
+  }
+
+  async get(id: string): Promise<Task | undefined> {
+    const { rows } = await this.db.query<Task>('select * from tasks where task_id = $1', [id]);
+    return rows[0];
+  }
+
+  async listFor(taskFor: string, limit: number): Promise<Task[]> {
+    const { rows } = await this.db.query<Task>('select * from tasks where task_for = $1 order by created_at desc limit $2', [taskFor, limit]);
+    return rows;
+  }
+
+  async markExecutable(id: string): Promise<Task | undefined> {
+    const { rows } = await this.db.query<Task>(`update tasks set execute = true, last_updated = now() where task_id = $1 and state = 'pending' returning *`, [id]);
+    return rows[0];
+  }
+
+  /**
+   * Takes one runnable task: pending, or running with an expired lease (its jobserver died),
+   * and never one whose guild already has a task under a live lease.
+   */
+  async claim(workerId: string, leaseSeconds: number): Promise<Task | undefined> {
+    const { rows } = await this.db.query<Task>(
+      `with next as (
+         select t.task_id from tasks t
+         where t.execute and (t.state = 'pending' or (t.state = 'running' and t.locked_until < now()))
+           and not exists (select 1 from tasks o where o.task_for = t.task_for and o.task_id <> t.task_id
+                           and o.state = 'running' and o.locked_until >= now())
+         order by t.created_at
+         limit 1
+         for update skip locked
+       )
+       update tasks t set state = 'running', locked_by = $1, locked_until = now() + make_interval(secs => $2),
+         attempts = t.attempts + 1, last_updated = now(),
+         statuses = t.statuses || jsonb_build_array(jsonb_build_object('level', 'info', 'ts', now(), 'msg',
+           case when t.attempts = 0 then 'started' else 'taken over after its lease expired; resuming from the checkpoint' end, 'worker', $1::text))
+       from next where t.task_id = next.task_id
+       returning t.*`,
+      [workerId, leaseSeconds],
+    );
+    return rows[0];
+  }
+
+  /** False when the lease is no longer ours (taken over or cancelled): stop working on it. */
+  async renew(id: string, workerId: string, leaseSeconds: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `update tasks set locked_until = now() + make_interval(secs => $3) where task_id = $1 and locked_by = $2 and state = 'running'`,
+      [id, workerId, leaseSeconds],
+    );
+    return rowCount === 1;
+  }
+
+  async status(id: string, workerId: string, line: Record<string, unknown>): Promise<void> {
+    await this.db.query(
+      `update tasks set statuses = statuses || jsonb_build_array($3::jsonb || jsonb_build_object('ts', now())), last_updated = now()
+       where task_id = $1 and locked_by = $2`,
+      [id, workerId, JSON.stringify(line)],
+    );
+  }
+
+  async saveCheckpoint(id: string, workerId: string, checkpoint: unknown): Promise<void> {
+    await this.db.query(`update tasks set checkpoint = $3, last_updated = now() where task_id = $1 and locked_by = $2 and state = 'running'`, [id, workerId, JSON.stringify(checkpoint)]);
+  }
+
+  async finish(id: string, workerId: string, state: 'completed' | 'failed', msg: string, output: unknown): Promise<void> {
+    await this.db.query(
+      `update tasks set state = $3, output = coalesce($5, output), locked_by = null, locked_until = null, last_updated = now(),
+         statuses = statuses || jsonb_build_array(jsonb_build_object('level', case when $3 = 'failed' then 'error' else 'info' end, 'ts', now(), 'msg', $4::text))
+       where task_id = $1 and locked_by = $2 and state = 'running'`,
+      [id, workerId, state, msg, output === undefined ? null : JSON.stringify(output)],
+    );
+  }
+
+  /** Gives a running task back (graceful shutdown): another jobserver may take it at once. */
+  async release(id: string, workerId: string): Promise<void> {
+    await this.db.query(`update tasks set locked_until = now() - interval '1 second' where task_id = $1 and locked_by = $2 and state = 'running'`, [id, workerId]);
+  }
+
+  async cancel(id: string): Promise<Task | undefined> {
+    const { rows } = await this.db.query<Task>(
+      `update tasks set state = 'cancelled', locked_by = null, locked_until = null, last_updated = now(),
+         statuses = statuses || jsonb_build_array(jsonb_build_object('level', 'warn', 'ts', now(), 'msg', 'cancelled'))
+       where task_id = $1 and state in ('pending', 'running') returning *`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  /** Deletes expired tasks; returns their outputs so the caller removes the files. */
+  async deleteExpired(): Promise<Task[]> {
+    const { rows } = await this.db.query<Task>(`delete from tasks where expiry < now() and state in ('completed', 'failed', 'cancelled') returning *`);
+    return rows;
+  }
+
+  async countByState(): Promise<Record<string, number>> {
+    const { rows } = await this.db.query<{ state: string; n: number }>('select state, count(*)::int as n from tasks group by state');
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+}

@@ -1,0 +1,77 @@
+// `splashtail jobs`: the API, the runner and the expiry cleanup, against Postgres and object storage.
+import { hostname } from 'node:os';
+import { REST } from '@discordjs/rest';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Config } from '../internal/config';
+import { migrate } from '../internal/db/migrate';
+import { createPool, ensureDatabase } from '../internal/db/pool';
+import { createLogger } from '../internal/log';
+import { createRegistry } from '../internal/metrics';
+import { Shutdown } from '../internal/shutdown';
+import { buildJobsApp } from './app';
+import { TaskRepository } from './repository';
+import { Runner } from './runner';
+import { LocalStorage } from './storage';
+import { createBackup } from './tasks/backup-create';
+import { restoreBackup } from './tasks/backup-restore';
+
+export async function runJobs(config: Config): Promise<void> {
+  const logger = createLogger('jobs');
+  const registry = createRegistry('jobs');
+  const shutdown = new Shutdown(logger, 30_000);
+  shutdown.listen();
+  if (config.object_storage.type === 's3') throw new Error('object_storage.type "s3" is not built yet; use "local"');
+
+  await ensureDatabase(config.meta.postgres_url);
+  const pool = createPool(config.meta.postgres_url, logger);
+  shutdown.add('postgres', () => pool.end());
+  const applied = await migrate(pool);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+
+  const repo = new TaskRepository(pool);
+  const storage = new LocalStorage(config.object_storage.path);
+  const rest = new REST({ api: config.discord_auth.api_url }).setToken(config.discord_auth.token.replace(/^Bot\s+/i, ''));
+  const finished = new Counter({ name: 'jobs_tasks_finished_total', help: 'Tasks finished', labelNames: ['name', 'state'], registers: [registry] });
+  const duration = new Histogram({ name: 'jobs_task_duration_seconds', help: 'Task run time', labelNames: ['name'], registers: [registry], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800] });
+  new Gauge({
+    name: 'jobs_tasks', help: 'Tasks by state', labelNames: ['state'], registers: [registry],
+    async collect() {
+      for (const [state, n] of Object.entries(await repo.countByState())) this.set({ state }, n);
+    },
+  });
+
+  const workerId = `${hostname()}:${process.pid}`;
+  const runner = new Runner({
+    repo, workerId, rest, storage, logger,
+    handlers: { guild_create_backup: createBackup, guild_restore_backup: restoreBackup },
+    concurrency: config.jobs.concurrency,
+    leaseSeconds: config.jobs.lease_seconds,
+    onFinished: (task, state, ms) => {
+      finished.inc({ name: task.task_name, state });
+      duration.observe({ name: task.task_name }, ms / 1000);
+    },
+  });
+
+  const app = await buildJobsApp({
+    logger, registry, repo, storage,
+    secrets: config.meta.jobserver_secrets,
+    signingSecret: config.object_storage.signing_secret,
+    publicUrl: config.meta.jobserver_url,
+    onCreated: () => runner.poke(),
+    health: async () => ({ worker: workerId, tasks: await repo.countByState() }),
+  });
+  await app.listen({ host: '127.0.0.1', port: config.meta.jobserver_port });
+  runner.start();
+  shutdown.add('runner', () => runner.stop());
+  shutdown.add('http', () => app.close());
+
+  const cleanup = setInterval(() => {
+    void repo.deleteExpired().then(async (expired) => {
+      for (const task of expired) if (task.output) await storage.delete(task.output.filename);
+      if (expired.length) logger.info({ deleted: expired.length }, 'expired tasks deleted');
+    }, (err: Error) => logger.warn({ err: err.message }, 'expiry cleanup failed'));
+  }, 60_000);
+  cleanup.unref();
+  shutdown.add('cleanup', () => clearInterval(cleanup));
+  logger.info({ url: `http://127.0.0.1:${config.meta.jobserver_port}`, worker: workerId }, 'jobserver listening');
+}
