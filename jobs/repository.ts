@@ -56,7 +56,25 @@ export class TaskRepository {
    * and never one whose guild already has a task under a live lease.
    */
   async claim(workerId: string, leaseSeconds: number): Promise<Task | undefined> {
-    const { rows } = await this.db.query<Task>(
+    // Claims are serialised (briefly) so two jobservers cannot both start a task of one guild;
+    // SKIP LOCKED still keeps them off each other's rows.
+    const client = await this.db.connect();
+    try {
+      await client.query('begin');
+      await client.query("select pg_advisory_xact_lock(hashtext('splashtail:jobs:claim'))");
+      const task = await this.claimIn(client, workerId, leaseSeconds);
+      await client.query('commit');
+      return task;
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async claimIn(client: pg.PoolClient, workerId: string, leaseSeconds: number): Promise<Task | undefined> {
+    const { rows } = await client.query<Task>(
       `with next as (
          select t.task_id from tasks t
          where t.execute and (t.state = 'pending' or (t.state = 'running' and t.locked_until < now()))
