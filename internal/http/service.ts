@@ -11,13 +11,16 @@ export interface ServiceOptions {
   /** Throws (or rejects) when the service is unhealthy; its result is included in the answer. */
   health?: HealthCheck;
   bodyLimit?: number;
+  /** Refuse (400) body properties a schema does not declare, instead of fastify's silent removal. */
+  rejectUnknownProperties?: boolean;
 }
 
-export function createHttpService({ logger, registry, health, bodyLimit }: ServiceOptions): FastifyInstance {
+export function createHttpService({ logger, registry, health, bodyLimit, rejectUnknownProperties }: ServiceOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
+    ...(rejectUnknownProperties ? { ajv: { customOptions: { removeAdditional: false } } } : {}),
   });
 
   // Clients get a 4xx naming the problem, never a stack trace.
