@@ -2,9 +2,10 @@
 // exporting a BotModule, imported and added here.
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
 import { core } from './core';
+import { serverBackups } from './server_backups';
 import type { BotCommand, BotModule } from './types';
 
-export const modules: readonly BotModule[] = [core];
+export const modules: readonly BotModule[] = [core, serverBackups];
 
 /** Command name -> command, refusing duplicates (Discord would reject the bulk overwrite anyway). */
 export function commandIndex(list: readonly BotModule[] = modules): Map<string, BotCommand> {

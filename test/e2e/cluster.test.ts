@@ -103,7 +103,7 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
 
   it('BOOTSTRAP_COMMANDS=true leaves the sim with exactly the bot commands; /ping is answered', async () => {
     const commands = await json<{ global: { name: string }[] }>(`${simUrl}/_sim/commands`);
-    assert.deepEqual(commands.global.map((c) => c.name).sort(), ['help', 'ping', 'stats']);
+    assert.deepEqual(commands.global.map((c) => c.name).sort(), ['backups', 'help', 'ping', 'stats']);
     const guilds = await json<{ id: string; channels: { id: string; name: string }[] }[]>(`${simUrl}/_sim/guilds`);
     const general = guilds[0]!.channels.find((c) => c.name === 'general')!;
     const created = await json<{ id: string }>(`${simUrl}/_sim/interactions`, {
