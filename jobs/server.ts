@@ -11,7 +11,7 @@ import { Shutdown } from '../internal/shutdown';
 import { buildJobsApp } from './app';
 import { TaskRepository } from './repository';
 import { Runner } from './runner';
-import { LocalStorage } from './storage';
+import { LocalStorage, S3Storage } from './storage';
 import { createBackup } from './tasks/backup-create';
 import { restoreBackup } from './tasks/backup-restore';
 
@@ -20,7 +20,6 @@ export async function runJobs(config: Config): Promise<void> {
   const registry = createRegistry('jobs');
   const shutdown = new Shutdown(logger, 30_000);
   shutdown.listen();
-  if (config.object_storage.type === 's3') throw new Error('object_storage.type "s3" is not built yet; use "local"');
 
   await ensureDatabase(config.meta.postgres_url);
   const pool = createPool(config.meta.postgres_url, logger);
@@ -29,7 +28,11 @@ export async function runJobs(config: Config): Promise<void> {
   if (applied.length) logger.info({ applied }, 'migrations applied');
 
   const repo = new TaskRepository(pool);
-  const storage = new LocalStorage(config.object_storage.path);
+  const os = config.object_storage;
+  const storage =
+    os.type === 's3'
+      ? new S3Storage(await import('@aws-sdk/client-s3'), { endpoint: os.endpoint!, bucket: os.bucket!, region: os.region, accessKey: os.access_key, secretKey: os.secret_key })
+      : new LocalStorage(os.path);
   const rest = new REST({ api: config.discord_auth.api_url }).setToken(config.discord_auth.token.replace(/^Bot\s+/i, ''));
   const finished = new Counter({ name: 'jobs_tasks_finished_total', help: 'Tasks finished', labelNames: ['name', 'state'], registers: [registry] });
   const duration = new Histogram({ name: 'jobs_task_duration_seconds', help: 'Task run time', labelNames: ['name'], registers: [registry], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800] });

@@ -49,3 +49,36 @@ export function verify(secret: string, taskId: string, expires: number, signatur
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'bad signature';
   return expires < now ? 'expired' : 'ok';
 }
+
+/** Any S3-compatible endpoint (object_storage.endpoint/bucket/keys). Uploads are atomic on S3 by nature. */
+export class S3Storage implements ObjectStorage {
+  private readonly client: import('@aws-sdk/client-s3').S3Client;
+
+  constructor(
+    private readonly sdk: typeof import('@aws-sdk/client-s3'),
+    options: { endpoint: string; bucket: string; region: string; accessKey?: string; secretKey?: string },
+  ) {
+    this.bucket = options.bucket;
+    this.client = new sdk.S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: true,
+      credentials: options.accessKey && options.secretKey ? { accessKeyId: options.accessKey, secretAccessKey: options.secretKey } : undefined,
+    });
+  }
+
+  private readonly bucket: string;
+
+  async put(key: string, body: Buffer): Promise<void> {
+    await this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+}
