@@ -100,4 +100,14 @@ describe('jobs runner (real Postgres)', () => {
     assert.equal(done.attempts, 2);
     assert.ok(done.statuses.some((s) => /taken over/.test(s.msg)));
   });
+
+  it('deletes expired finished tasks and hands back their outputs for removal', async () => {
+    const expired = await repo.create({ id: randomUUID(), name: 'guild_create_backup', for: 'g/88', data: {}, execute: false, expiry: new Date(Date.now() - 1000) });
+    const live = await repo.create({ id: randomUUID(), name: 'guild_create_backup', for: 'g/89', data: {}, execute: false, expiry: new Date(Date.now() + 60_000) });
+    await pool.query(`update tasks set state = 'completed', output = '{"filename":"backups/88/x.json","size":1}' where task_id = any($1)`, [[expired.task_id, live.task_id]]);
+    const deleted = await repo.deleteExpired();
+    assert.deepEqual(deleted.map((t) => [t.task_id, t.output?.filename]), [[expired.task_id, 'backups/88/x.json']]);
+    assert.equal(await repo.get(expired.task_id), undefined);
+    assert.ok(await repo.get(live.task_id));
+  });
 });
