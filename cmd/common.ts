@@ -28,8 +28,13 @@ export function loadConfigOrExit(options: CommonOptions): Config {
   }
 }
 
-/** For subcommands whose issue has not landed: one line, exit 2. */
-export function notBuiltYet(name: string): never {
-  process.stderr.write(`splashtail ${name}: not built yet\n`);
-  process.exit(2);
+
+/** Runs a service; a failure to start is one line on stderr and exit 1. */
+export async function runOrExit(name: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    process.stderr.write(`splashtail ${name}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }

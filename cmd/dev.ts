@@ -84,9 +84,7 @@ export function devCommand(): Command {
         env: { ...process.env, ...spec.env?.(up) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let output = '';
       const forward = (chunk: Buffer) => {
-        output += chunk.toString();
         for (const line of chunk.toString().split('\n')) if (line) process.stderr.write(`[${spec.name}] ${line}\n`);
       };
       child.stdout!.on('data', forward);
@@ -96,10 +94,6 @@ export function devCommand(): Command {
 
       const ready = await Promise.race([waitHealthy(spec.health, 60_000), exited.then((code) => ({ exited: code }))]);
       if (typeof ready === 'object') {
-        if (ready.exited === 2 && /not built yet/.test(output)) {
-          process.stdout.write(`${spec.name}: not built yet (skipped)\n`);
-          continue;
-        }
         process.stderr.write(`dev: ${spec.name} exited with code ${ready.exited} while starting\n`);
         return stopAll(1);
       }

@@ -7,7 +7,7 @@ import { start } from '../helpers/process';
 import { createTestDatabase, uniqueName } from '../helpers/services';
 
 describe('./splashtail dev', () => {
-  it('runs sim, proxy and webserver with clusters behind the proxy, then stops cleanly', async () => {
+  it('runs sim, proxy, jobs and webserver with clusters behind the proxy, then stops cleanly', async () => {
     const db = await createTestDatabase();
     const [sim, proxy, api, jobs, iserver] = [await freePort(), await freePort(), await freePort(), await freePort(), 20_000 + Math.floor(Math.random() * 20_000)];
     const { path } = writeTestConfig({
@@ -21,6 +21,7 @@ describe('./splashtail dev', () => {
     try {
       assert.equal(await dev.waitFor(/^sim: /, 30_000), `sim: http://127.0.0.1:${sim}`);
       assert.equal(await dev.waitFor(/^proxy: /, 30_000), `proxy: ws://127.0.0.1:${proxy}`);
+      assert.equal(await dev.waitFor(/^jobs: /, 30_000), `jobs: http://127.0.0.1:${jobs}`);
       assert.equal(await dev.waitFor(/^webserver: /, 60_000), `webserver: http://127.0.0.1:${api}`);
       await dev.waitFor(/^dev: all services up/, 60_000);
       const deadline = Date.now() + 30_000;
