@@ -54,6 +54,8 @@ const SEND_WINDOW_MS = 60_000;
 export class Downstream implements ConnectionHandler {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 16 });
   private readonly sessions = new Map<string, Session>();
+  /** The same sessions by shard: the event path touches only its shard's. */
+  private readonly byShard = new Map<number, Set<Session>>();
   /** Events of a shard while no session was connected to it. */
   private readonly missed = new Map<number, Entry[]>();
   private readonly memberNonces = new Map<string, { sessionId: string; nonce: string | undefined }>();
@@ -81,8 +83,7 @@ export class Downstream implements ConnectionHandler {
     const entry: Entry = { t: payload.t, json: JSON.stringify(payload.d), at: Date.now() };
     const needs = EVENT_INTENTS[payload.t];
     let delivered = false;
-    for (const session of this.sessions.values()) {
-      if (session.shardId !== shardId) continue;
+    for (const session of this.byShard.get(shardId) ?? []) {
       if (needs !== undefined && (needs & session.intents) === 0) continue;
       this.push(session, entry);
       if (session.conn?.authenticated) delivered = true;
@@ -114,6 +115,9 @@ export class Downstream implements ConnectionHandler {
       if (!ready || !conn.open) return;
       const session: Session = { id: randomBytes(16).toString('hex'), shardId, intents: d.intents as number, seq: 0, history: [], firstSeq: 1, conn, disconnectedAt: 0, sends: [] };
       this.sessions.set(session.id, session);
+      let shardSessions = this.byShard.get(shardId);
+      if (!shardSessions) this.byShard.set(shardId, (shardSessions = new Set()));
+      shardSessions.add(session);
       conn.session = session;
       this.opts.metrics.sessions.inc();
       const guildIds = this.opts.guilds.guildIds(shardId);
@@ -167,7 +171,7 @@ export class Downstream implements ConnectionHandler {
     // A fair share of the upstream shard's send budget per connected session.
     const now = Date.now();
     session.sends = session.sends.filter((t) => now - t < SEND_WINDOW_MS);
-    const peers = [...this.sessions.values()].filter((s) => s.shardId === session.shardId && s.conn?.open).length;
+    const peers = [...(this.byShard.get(session.shardId) ?? [])].filter((s) => s.conn?.open).length;
     if (session.sends.length >= Math.max(1, Math.floor(SHARD_SEND_BUDGET / Math.max(1, peers)))) return conn.close(4008, 'Rate limited.');
     session.sends.push(now);
     let payload = { op, d } as GatewaySendPayload;
@@ -244,6 +248,7 @@ export class Downstream implements ConnectionHandler {
 
   private drop(session: Session): void {
     if (this.sessions.delete(session.id)) this.opts.metrics.sessions.dec();
+    this.byShard.get(session.shardId)?.delete(session);
   }
 
   /** Forgets sessions gone longer than the buffer age, and events older than it. */
