@@ -12,6 +12,8 @@ export interface TaskContext {
   guildId: string;
   rest: REST;
   storage: ObjectStorage;
+  /** Base URL of Discord's CDN (guild images), e.g. https://cdn.discordapp.com. */
+  cdn: string;
   /** What earlier attempts saved; the handler continues from it. */
   checkpoint: Record<string, unknown>;
   saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
@@ -39,6 +41,7 @@ export interface RunnerOptions {
   pollMs?: number;
   rest: REST;
   storage: ObjectStorage;
+  cdn?: string;
   logger: Logger;
   onFinished?: (task: Task, state: 'completed' | 'failed', ms: number) => void;
 }
@@ -114,6 +117,7 @@ export class Runner {
       guildId: task.task_for.replace(/^g\//, ''),
       rest: this.o.rest,
       storage: this.o.storage,
+      cdn: this.o.cdn ?? 'https://cdn.discordapp.com',
       checkpoint,
       saveCheckpoint: async (next) => {
         checkpoint = next;

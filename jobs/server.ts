@@ -46,6 +46,7 @@ export async function runJobs(config: Config): Promise<void> {
   const workerId = `${hostname()}:${process.pid}`;
   const runner = new Runner({
     repo, workerId, rest, storage, logger,
+    cdn: config.sites.cdn ?? 'https://cdn.discordapp.com',
     handlers: { guild_create_backup: createBackup, guild_restore_backup: restoreBackup },
     concurrency: config.jobs.concurrency,
     leaseSeconds: config.jobs.lease_seconds,

@@ -86,7 +86,17 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
     const content = str(b.content, 'content', { min: 1, max: 2000 })!;
     const botId = world.botUser.id;
     const mentions = content.includes(`<@${botId}>`) ? [world.botUser] : [];
-    return world.postMessage(g, world.newMessage(req.params.c, author.user, content, { mentions }));
+    // Optional files: [{filename, content_type?, data (base64)}], served by the sim's CDN.
+    const files = Array.isArray(b.attachments) ? (b.attachments as { filename?: unknown; content_type?: unknown; data?: unknown }[]) : [];
+    const attachments = files.map((f, i) => {
+      const filename = str(f.filename, `attachments.${i}.filename`, { min: 1, max: 100 })!;
+      const body = Buffer.from(str(f.data, `attachments.${i}.data`, { max: 8 << 20 })!, 'base64');
+      const id = world.ids.next();
+      const type = typeof f.content_type === 'string' ? f.content_type : 'application/octet-stream';
+      const url = world.cdn.put(`attachments/${req.params.c}/${id}/${filename}`, body, type);
+      return { id, filename, size: body.length, url, proxy_url: url, content_type: type };
+    });
+    return world.postMessage(g, world.newMessage(req.params.c, author.user, content, { mentions, attachments }));
   });
 
   app.patch<{ Params: { g: string; c: string; m: string } }>('/_sim/guilds/:g/channels/:c/messages/:m', (req) => {

@@ -102,10 +102,12 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
     controlRoutes(control, ctx, gateway, options.shards);
   });
 
+  world.cdn.routes(app);
   gateway.attach(app.server);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   if (address && typeof address === 'object') url = `http://${options.host}:${address.port}`;
+  world.cdn.base = url;
   const stopLoad = options.rate ? startLoadGenerator(world, options.rate) : () => {};
 
   return {

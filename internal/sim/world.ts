@@ -17,6 +17,7 @@ import type {
 } from 'discord-api-types/v10';
 import { EVENT_INTENTS } from '../gateway/protocol';
 import type { SimDispatch, SimWorldView } from './contract';
+import { SimCdn } from './cdn';
 import { Snowflakes } from './snowflake';
 
 export const DEFAULT_TOKEN = 'MTAwMDAwMDAwMDAwMDAwMDAwMQ.c2lt.c3BsYXNodGFpbC1zaW0tdG9rZW4tZm9yLWRldmVsb3BtZW50';
@@ -53,6 +54,7 @@ export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implemen
   readonly globalCommands: APIApplicationCommand[] = [];
   readonly guildCommands = new Map<string, APIApplicationCommand[]>();
   readonly interactions = new Map<string, SimInteraction>();
+  readonly cdn = new SimCdn();
   readonly botUser: APIUser;
   readonly application: { id: string; flags: number };
   botPresence: GatewayPresenceUpdateData | undefined;

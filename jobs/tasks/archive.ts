@@ -2,7 +2,8 @@
 //   plain:     {"format":"splashtail-backup/1","encrypted":false,"backup":{...}}
 //   encrypted: {"format":"splashtail-backup/1","encrypted":true,"salt","iv","tag","data"} where
 //              data is AES-256-GCM of the backup JSON with a key derived by scrypt from the password.
-// backup = {options, guild, roles, channels (with permission_overwrites), messages: {<channel id>: [...]}, meta}.
+// backup = {options, guild, roles, channels (with permission_overwrites), messages: {<channel id>: [...]},
+//           attachments?: {<id>: {filename, content_type, data (base64)}}, assets?: {icon, banner, splash (data URIs)}, meta}.
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 
 export const FORMAT = 'splashtail-backup/1';
@@ -12,7 +13,11 @@ export interface Backup {
   guild: Record<string, unknown>;
   roles: { id: string; name: string; position: number; permissions: string; color: number; hoist: boolean; mentionable: boolean; managed: boolean }[];
   channels: { id: string; name: string; type: number; position: number; parent_id: string | null; topic?: string | null; nsfw?: boolean; permission_overwrites: { id: string; type: number; allow: string; deny: string }[] }[];
-  messages: Record<string, { id: string; content: string; author: { id: string; username: string; avatar: string | null }; timestamp: string }[]>;
+  messages: Record<string, { id: string; content: string; author: { id: string; username: string; avatar: string | null }; timestamp: string; attachments?: { id: string; filename: string }[] }[]>;
+  /** Attachment files by attachment id (with `backup_attachments`). */
+  attachments?: Record<string, { filename: string; content_type: string; data: string }>;
+  /** Guild images as data URIs (with `backup_guild_assets`). */
+  assets?: Partial<Record<'icon' | 'banner' | 'splash', string>>;
   meta: { guild_id: string; created_at: string; message_count: number };
 }
 

@@ -57,7 +57,8 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
   const botTop = Math.max(...mine.map((r) => r.position));
 
   if (!cp.settings) {
-    const body = Object.fromEntries(SETTINGS.filter((k) => k in backup.guild).map((k) => [k, backup.guild[k]]));
+    // Guild images go back as the data URIs they were saved as.
+    const body = { ...Object.fromEntries(SETTINGS.filter((k) => k in backup.guild).map((k) => [k, backup.guild[k]])), ...backup.assets };
     await rest.patch(Routes.guild(guildId), { body, reason: 'restore backup' });
     cp.settings = true;
     await ctx.saveCheckpoint(cp as Record<string, unknown>);

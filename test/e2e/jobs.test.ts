@@ -73,7 +73,7 @@ describe('jobserver (sim + Postgres)', () => {
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
     configPath = writeTestConfig({
-      'discord_auth.api_url': `${simUrl}/api`, 'meta.postgres_url': db.url, 'meta.jobserver_port': port, 'meta.jobserver_url': api,
+      'discord_auth.api_url': `${simUrl}/api`, 'sites.cdn': `${simUrl}/cdn`, 'meta.postgres_url': db.url, 'meta.jobserver_port': port, 'meta.jobserver_url': api,
       'object_storage.path': mkdtempSync(join(tmpdir(), 'st-objects-')), 'jobs.lease_seconds': 5,
     }).path;
     jobs = await startJobs();
@@ -183,5 +183,40 @@ describe('jobserver (sim + Postgres)', () => {
     const [once, twice] = [await state(targetId), await state(target)];
     const count = (s: GuildState) => [s.roles.length, s.channels.length, Object.values(s.messages).flat().length];
     assert.deepEqual(count(twice), count(once));
+  });
+
+  it('keeps attachments and guild assets, honours special allocations and rollover, and restores the icon', async () => {
+    const bot = { authorization: 'Bot MTAwMDAwMDAwMDAwMDAwMDAwMQ.c2lt.c3BsYXNodGFpbC1zaW0tdG9rZW4tZm9yLWRldmVsb3BtZW50', 'content-type': 'application/json' };
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const icon = `data:image/png;base64,${png.toString('base64')}`;
+    assert.equal((await fetch(`${simUrl}/api/v10/guilds/${source.id}`, { method: 'PATCH', headers: bot, body: JSON.stringify({ icon }) })).status, 200);
+    const quiet = (await (await fetch(`${simUrl}/api/v10/guilds/${source.id}/channels`, { method: 'POST', headers: bot, body: JSON.stringify({ name: 'quiet', position: -1 }) })).json()) as { id: string };
+    const live = await state(source.id);
+    const general = live.channels.find((c) => c.name === 'general')!;
+    const offTopic = live.channels.find((c) => c.name === 'off-topic')!;
+    const posted = (await (await fetch(`${simUrl}/_sim/guilds/${source.id}/channels/${general.id}/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'evidence attached', attachments: [{ filename: 'raid.txt', content_type: 'text/plain', data: Buffer.from('raider ids').toString('base64') }] }),
+    })).json()) as { attachments: { id: string }[] };
+
+    const id = await createTask('guild_create_backup', source.id, {
+      messages_per_channel: 3, rollover_leftovers: true, special_allocations: { [offTopic.id]: 1 }, backup_attachments: true, backup_guild_assets: true,
+    });
+    const task = await waitTask(id);
+    assert.equal(task.state, 'completed', JSON.stringify(task.statuses));
+    const { backup } = (await archive(id)) as unknown as { backup: { messages: Record<string, unknown[]>; attachments: Record<string, { filename: string; data: string }>; assets: { icon: string } } };
+    assert.equal(backup.messages[quiet.id]!.length, 0);
+    assert.equal(backup.messages[general.id]!.length, 6, 'the empty channel rolled its 3 over to the next');
+    assert.equal(backup.messages[offTopic.id]!.length, 1, 'special allocation');
+    const attachment = backup.attachments[posted.attachments[0]!.id]!;
+    assert.deepEqual([attachment.filename, Buffer.from(attachment.data, 'base64').toString()], ['raid.txt', 'raider ids']);
+    assert.equal(backup.assets.icon, icon);
+
+    const target = ((await (await fetch(`${simUrl}/_sim/guilds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Icon Target"}' })).json()) as { id: string }).id;
+    const restored = await waitTask(await createTask('guild_restore_backup', target, { backup_task_id: id }));
+    assert.equal(restored.state, 'completed', JSON.stringify(restored.statuses));
+    const guild = (await (await fetch(`${simUrl}/api/v10/guilds/${target}`, { headers: bot })).json()) as { icon: string };
+    const served = Buffer.from(await (await fetch(`${simUrl}/cdn/icons/${target}/${guild.icon}.png`)).arrayBuffer());
+    assert.deepEqual(served, png);
   });
 });

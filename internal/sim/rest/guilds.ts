@@ -30,6 +30,15 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     need(g, a.userId, P.ManageGuild);
     const b = body(req);
     if (b.name !== undefined) str(b.name, 'name', { min: 2, max: 100 });
+    // Images arrive as data URIs and are stored as hashes, like Discord does.
+    for (const [key, kind] of [['icon', 'icons'], ['banner', 'banners'], ['splash', 'splashes']] as const) {
+      if (typeof b[key] !== 'string') continue;
+      try {
+        b[key] = world.cdn.putImage(kind, g.guild.id, b[key] as string);
+      } catch (err) {
+        throw invalidForm(key, (err as Error).message, 'IMAGE_INVALID');
+      }
+    }
     const changes = [];
     for (const key of GUILD_EDITABLE) {
       if (!(key in b)) continue;
