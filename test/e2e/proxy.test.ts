@@ -159,6 +159,25 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
     await waitUntil('the bot is untouched', () => messages(bot!).includes('still here'));
   });
 
+  it('sends member chunks only to the session that asked, with its own nonce', async () => {
+    const ws = proxyUrl.replace('http', 'ws');
+    const [asker, other] = [new RawGatewayClient(ws), new RawGatewayClient(ws)];
+    const shard = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string; shard: number }[]).find((g) => g.id === guild.id)!.shard;
+    for (const c of [asker, other]) {
+      await c.next((f) => f.op === 10);
+      c.identify(DEFAULT_TOKEN, { shard: [shard, 4], intents: 1 | 2 });
+      await c.dispatch('READY');
+    }
+    asker.send({ op: 8, d: { guild_id: guild.id, query: '', limit: 0, nonce: 'mine' } });
+    const chunk = await asker.dispatch('GUILD_MEMBERS_CHUNK');
+    assert.equal(chunk.d.nonce, 'mine');
+    assert.ok(chunk.d.members.length > 0);
+    await sleep(500);
+    assert.equal(other.frames.filter((f) => f.t === 'GUILD_MEMBERS_CHUNK').length, 0);
+    asker.close();
+    other.close();
+  });
+
   it('SIGTERM exits 0 and the next start RESUMEs every shard', async () => {
     const before = await stats();
     assert.equal(await proxy.stop('SIGTERM'), 0);
