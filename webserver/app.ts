@@ -9,6 +9,9 @@ import type { Config } from '../internal/config';
 import { createHttpService } from '../internal/http/service';
 import type { ActionLogEntry } from '../internal/ipc/action-log';
 import type { ClusterStatus } from '../internal/ipc/clusterer';
+import type { Redis } from 'ioredis';
+import { authRoutes } from './auth';
+import { statusPage } from './status-page';
 
 /** What the API needs from the clusterer it hosts. */
 export interface ClustersView {
@@ -16,7 +19,7 @@ export interface ClustersView {
   actions(limit: number): Promise<ActionLogEntry[]>;
 }
 
-export function buildApi(options: { config: Config; logger: Logger; registry: Registry; clusters: ClustersView }): FastifyInstance {
+export function buildApi(options: { config: Config; logger: Logger; registry: Registry; clusters: ClustersView; redis: Redis }): FastifyInstance {
   const { config, clusters } = options;
   const base = createHttpService({
     logger: options.logger,
@@ -57,5 +60,7 @@ export function buildApi(options: { config: Config; logger: Logger; registry: Re
       }
     },
   );
+  authRoutes(app, { config, redis: options.redis });
+  statusPage(app, () => clusters.statuses());
   return app;
 }
