@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-concurrency=2 --test-timeout=300000
 SOURCES := $(shell find cmd internal bot webserver jobs proxy -name '*.ts' 2>/dev/null)
 
-.PHONY: build all install typecheck lint test test-unit test-integration test-e2e dev bench units clean
+.PHONY: build all install typecheck lint test test-unit test-integration test-e2e fuzz dev bench units clean
 
 build: splashtail
 
@@ -44,6 +44,10 @@ test-integration: build
 
 test-e2e: build
 	$(NODE_TEST) $$(find test/e2e -name '*.test.ts' | sort)
+
+# The fuzz suites with 10x the inputs `make test` gives them (FUZZ_SEED=<n> replays a failure).
+fuzz: build
+	FUZZ_RUNS=2000 $(NODE_TEST) $$(find test/fuzz -name '*.test.ts' | sort)
 
 bench: build
 	@for b in $$(find bench -name '*.bench.ts' | sort); do echo "== $$b"; node --import tsx $$b || exit 1; done
