@@ -1,6 +1,8 @@
 // Tasks in Postgres: one SQL operation per function. A running task holds a lease
-// (locked_by, locked_until); claiming takes pending tasks and running ones whose lease expired,
-// with FOR UPDATE SKIP LOCKED so any number of jobservers share the work.
+// (locked_by, locked_until); claiming takes pending tasks and running ones whose lease expired
+// more than a grace period ago, with FOR UPDATE SKIP LOCKED so any number of jobservers share
+// the work. Every write of a running task is fenced: it applies only while the writer still
+// holds an unexpired lease, and returns whether it did.
 import type pg from 'pg';
 
 export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -22,6 +24,9 @@ export interface Task {
   created_at: Date;
   last_updated: Date;
 }
+
+/** The fence of every write by a task's runner ($1 task id, $2 worker id). */
+const HELD = `locked_by = $2 and state = 'running' and locked_until > now()`;
 
 export class TaskRepository {
   constructor(private readonly db: pg.Pool) {}
@@ -52,17 +57,19 @@ export class TaskRepository {
   }
 
   /**
-   * Takes one runnable task: pending, or running with an expired lease (its jobserver died),
-   * and never one whose guild already has a task under a live lease.
+   * Takes one runnable task: pending, or running with a lease that expired more than
+   * `graceSeconds` ago (its jobserver died or stalled; the grace lets a Discord call it sent just
+   * before the end of its lease finish first), and never one whose guild has a task under a live
+   * lease or within its grace.
    */
-  async claim(workerId: string, leaseSeconds: number): Promise<Task | undefined> {
+  async claim(workerId: string, leaseSeconds: number, graceSeconds: number): Promise<Task | undefined> {
     // Claims are serialised (briefly) so two jobservers cannot both start a task of one guild;
     // SKIP LOCKED still keeps them off each other's rows.
     const client = await this.db.connect();
     try {
       await client.query('begin');
       await client.query("select pg_advisory_xact_lock(hashtext('splashtail:jobs:claim'))");
-      const task = await this.claimIn(client, workerId, leaseSeconds);
+      const task = await this.claimIn(client, workerId, leaseSeconds, graceSeconds);
       await client.query('commit');
       return task;
     } catch (err) {
@@ -73,13 +80,13 @@ export class TaskRepository {
     }
   }
 
-  private async claimIn(client: pg.PoolClient, workerId: string, leaseSeconds: number): Promise<Task | undefined> {
+  private async claimIn(client: pg.PoolClient, workerId: string, leaseSeconds: number, graceSeconds: number): Promise<Task | undefined> {
     const { rows } = await client.query<Task>(
       `with next as (
          select t.task_id from tasks t
-         where t.execute and (t.state = 'pending' or (t.state = 'running' and t.locked_until < now()))
+         where t.execute and (t.state = 'pending' or (t.state = 'running' and t.locked_until + make_interval(secs => $3) < now()))
            and not exists (select 1 from tasks o where o.task_for = t.task_for and o.task_id <> t.task_id
-                           and o.state = 'running' and o.locked_until >= now())
+                           and o.state = 'running' and o.locked_until + make_interval(secs => $3) >= now())
          order by t.created_at
          limit 1
          for update skip locked
@@ -87,47 +94,58 @@ export class TaskRepository {
        update tasks t set state = 'running', locked_by = $1, locked_until = now() + make_interval(secs => $2),
          attempts = t.attempts + 1, last_updated = now(),
          statuses = t.statuses || jsonb_build_array(jsonb_build_object('level', 'info', 'ts', now(), 'msg',
-           case when t.attempts = 0 then 'started' else 'taken over after its lease expired; resuming from the checkpoint' end, 'worker', $1::text))
+           case when t.attempts = 0 then 'started'
+                when t.state = 'pending' then 'resumed from the checkpoint (its jobserver stopped)'
+                else 'taken over after its lease expired; resuming from the checkpoint' end, 'worker', $1::text))
        from next where t.task_id = next.task_id
        returning t.*`,
-      [workerId, leaseSeconds],
+      [workerId, leaseSeconds, graceSeconds],
     );
     return rows[0];
   }
 
-  /** False when the lease is no longer ours (taken over or cancelled): stop working on it. */
+  /** False when the lease is no longer ours (expired, taken over or cancelled): stop working on the task. */
   async renew(id: string, workerId: string, leaseSeconds: number): Promise<boolean> {
     const { rowCount } = await this.db.query(
-      `update tasks set locked_until = now() + make_interval(secs => $3) where task_id = $1 and locked_by = $2 and state = 'running'`,
+      `update tasks set locked_until = now() + make_interval(secs => $3) where task_id = $1 and ${HELD}`,
       [id, workerId, leaseSeconds],
     );
     return rowCount === 1;
   }
 
-  async status(id: string, workerId: string, line: Record<string, unknown>): Promise<void> {
-    await this.db.query(
+  /** Appends a progress line; false when the lease is no longer ours. */
+  async status(id: string, workerId: string, line: Record<string, unknown>): Promise<boolean> {
+    const { rowCount } = await this.db.query(
       `update tasks set statuses = statuses || jsonb_build_array($3::jsonb || jsonb_build_object('ts', now())), last_updated = now()
-       where task_id = $1 and locked_by = $2`,
+       where task_id = $1 and ${HELD}`,
       [id, workerId, JSON.stringify(line)],
     );
+    return rowCount === 1;
   }
 
-  async saveCheckpoint(id: string, workerId: string, checkpoint: unknown): Promise<void> {
-    await this.db.query(`update tasks set checkpoint = $3, last_updated = now() where task_id = $1 and locked_by = $2 and state = 'running'`, [id, workerId, JSON.stringify(checkpoint)]);
+  /** False when the lease is no longer ours. */
+  async saveCheckpoint(id: string, workerId: string, checkpoint: unknown): Promise<boolean> {
+    const { rowCount } = await this.db.query(`update tasks set checkpoint = $3, last_updated = now() where task_id = $1 and ${HELD}`, [id, workerId, JSON.stringify(checkpoint)]);
+    return rowCount === 1;
   }
 
-  async finish(id: string, workerId: string, state: 'completed' | 'failed', msg: string, output: unknown): Promise<void> {
-    await this.db.query(
+  /** False when the lease is no longer ours: the task stays for whoever holds it now. */
+  async finish(id: string, workerId: string, state: 'completed' | 'failed', msg: string, output: unknown): Promise<boolean> {
+    const { rowCount } = await this.db.query(
       `update tasks set state = $3, output = coalesce($5, output), locked_by = null, locked_until = null, last_updated = now(),
          statuses = statuses || jsonb_build_array(jsonb_build_object('level', case when $3 = 'failed' then 'error' else 'info' end, 'ts', now(), 'msg', $4::text))
-       where task_id = $1 and locked_by = $2 and state = 'running'`,
+       where task_id = $1 and ${HELD}`,
       [id, workerId, state, msg, output === undefined ? null : JSON.stringify(output)],
     );
+    return rowCount === 1;
   }
 
-  /** Gives a running task back (graceful shutdown): another jobserver may take it at once. */
+  /**
+   * Gives a running task back (graceful shutdown, after its handler returned, so no Discord call of
+   * ours is still out): it is pending again and another jobserver may take it at once.
+   */
   async release(id: string, workerId: string): Promise<void> {
-    await this.db.query(`update tasks set locked_until = now() - interval '1 second' where task_id = $1 and locked_by = $2 and state = 'running'`, [id, workerId]);
+    await this.db.query(`update tasks set state = 'pending', locked_by = null, locked_until = null, last_updated = now() where task_id = $1 and ${HELD}`, [id, workerId]);
   }
 
   async cancel(id: string): Promise<Task | undefined> {

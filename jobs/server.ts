@@ -1,6 +1,5 @@
 // `splashtail jobs`: the API, the runner and the expiry cleanup, against Postgres and object storage.
 import { hostname } from 'node:os';
-import { REST } from '@discordjs/rest';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Config } from '../internal/config';
 import { migrate } from '../internal/db/migrate';
@@ -33,19 +32,21 @@ export async function runJobs(config: Config): Promise<void> {
     os.type === 's3'
       ? new S3Storage(await import('@aws-sdk/client-s3'), { endpoint: os.endpoint!, bucket: os.bucket!, region: os.region, accessKey: os.access_key, secretKey: os.secret_key })
       : new LocalStorage(os.path);
-  const rest = new REST({ api: config.discord_auth.api_url }).setToken(config.discord_auth.token.replace(/^Bot\s+/i, ''));
   const finished = new Counter({ name: 'jobs_tasks_finished_total', help: 'Tasks finished', labelNames: ['name', 'state'], registers: [registry] });
   const duration = new Histogram({ name: 'jobs_task_duration_seconds', help: 'Task run time', labelNames: ['name'], registers: [registry], buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800] });
   new Gauge({
     name: 'jobs_tasks', help: 'Tasks by state', labelNames: ['state'], registers: [registry],
     async collect() {
-      for (const [state, n] of Object.entries(await repo.countByState())) this.set({ state }, n);
+      // With Postgres down /metrics still answers, with the last counts seen.
+      const counts = await repo.countByState().catch(() => ({}));
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
 
   const workerId = `${hostname()}:${process.pid}`;
   const runner = new Runner({
-    repo, workerId, rest, storage, logger,
+    repo, workerId, storage, logger,
+    discord: { api: config.discord_auth.api_url, token: config.discord_auth.token.replace(/^Bot\s+/i, ''), timeoutSeconds: config.jobs.rest_timeout_seconds },
     cdn: config.sites.cdn ?? 'https://cdn.discordapp.com',
     handlers: { guild_create_backup: createBackup, guild_restore_backup: restoreBackup },
     concurrency: config.jobs.concurrency,

@@ -144,6 +144,7 @@ const jobs = z
   .object({
     concurrency: int(1, 1_000).default(4),
     lease_seconds: int(5, 3_600).default(30),
+    rest_timeout_seconds: int(1, 300).default(15),
   })
   .default({} as never);
 

@@ -1,8 +1,11 @@
 // guild_restore_backup: checks the bot can manage roles and channels, restores guild settings,
 // roles top-down below the bot, categories then channels with remapped overwrites, and replays
 // messages through a webhook under each author's name, mentioning no one. Old -> new ids live in
-// the checkpoint and existing entities are matched by name, so a resumed or repeated run
-// continues instead of duplicating.
+// the checkpoint, and before creating anything the restore looks for it in the guild (roles by
+// name, channels by name, type, parent and position, messages by the restore's own webhook), so
+// a resumed run adopts what an earlier attempt created after its last checkpoint, and a repeated
+// run creates nothing twice.
+import { DiscordAPIError, type REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import type { TaskContext, TaskResult } from '../runner';
 import { type Backup, decode } from './archive';
@@ -11,7 +14,8 @@ const MANAGE_CHANNELS = 1n << 4n;
 const MANAGE_ROLES = 1n << 28n;
 const ADMINISTRATOR = 1n << 3n;
 const SETTINGS = ['name', 'verification_level', 'default_message_notifications', 'explicit_content_filter', 'afk_timeout', 'description'];
-const WEBHOOK_NAME = 'splashtail restore';
+/** The marker of replayed messages: one webhook per backup and channel posts them, in order. */
+const webhookName = (backupTaskId: string) => `splashtail restore ${backupTaskId.slice(0, 8)}`;
 
 export interface RestoreOptions {
   backup_task_id: string;
@@ -91,7 +95,9 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
   for (const channel of ordered) {
     if (cp.channels[channel.id]) continue;
     const parent = channel.parent_id ? cp.channels[channel.parent_id] ?? null : null;
-    const existing = current.find((c) => c.name === channel.name && c.type === channel.type && !Object.values(cp.channels!).includes(c.id));
+    const taken = new Set(Object.values(cp.channels));
+    const candidates = current.filter((c) => c.name === channel.name && c.type === channel.type && (c.parent_id ?? null) === parent && !taken.has(c.id));
+    const existing = candidates.find((c) => c.position === channel.position) ?? candidates[0];
     if (existing) {
       cp.channels[channel.id] = existing.id;
     } else {
@@ -111,34 +117,57 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
   if (options.channel_mode === 'full') {
     current = (await rest.get(Routes.guildChannels(guildId))) as Channel[];
     const keep = new Set(Object.values(cp.channels));
-    for (const c of current) if (!keep.has(c.id) && !protectedChannels.has(c.id)) await rest.delete(Routes.channel(c.id), { reason: 'restore backup (full mode)' });
+    for (const c of current) if (!keep.has(c.id) && !protectedChannels.has(c.id)) await deleteIfThere(rest, Routes.channel(c.id));
     const keepRoles = new Set(Object.values(cp.roles));
     for (const r of roles) {
-      if (!keepRoles.has(r.id) && !r.managed && r.id !== guildId && r.position < botTop && !protectedRoles.has(r.id)) await rest.delete(Routes.guildRole(guildId, r.id), { reason: 'restore backup (full mode)' });
+      if (!keepRoles.has(r.id) && !r.managed && r.id !== guildId && r.position < botTop && !protectedRoles.has(r.id)) await deleteIfThere(rest, Routes.guildRole(guildId, r.id));
     }
   }
 
-  // Messages, through one webhook per channel; already replayed ones are skipped.
+  // Messages, through one webhook per channel; those it already posted are skipped by count.
   let replayed = 0;
+  const hookName = webhookName(options.backup_task_id);
   for (const [oldChannel, messages] of Object.entries(backup.messages)) {
     const channelId = cp.channels[oldChannel];
-    if (!channelId || messages.length === 0) continue;
+    const replayable = messages.filter((m) => m.content);
+    if (!channelId || (cp.messages[oldChannel] ?? 0) >= replayable.length) continue;
     const hooks = (await rest.get(Routes.channelWebhooks(channelId))) as { id: string; token: string; name: string }[];
-    const hook = hooks.find((h) => h.name === WEBHOOK_NAME) ?? ((await rest.post(Routes.channelWebhooks(channelId), { body: { name: WEBHOOK_NAME } })) as { id: string; token: string });
-    const existing = (await rest.get(Routes.channelMessages(channelId), { query: new URLSearchParams({ limit: '100' }) })) as { content: string; author: { username: string }; webhook_id?: string }[];
-    const already = new Set(existing.filter((m) => m.webhook_id === hook.id).map((m) => `${m.author.username}\n${m.content}`));
-    for (let i = cp.messages[oldChannel] ?? 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      if (!already.has(`${m.author.username}\n${m.content}`) && m.content) {
-        await rest.post(Routes.webhook(hook.id, hook.token), {
-          body: { content: m.content, username: m.author.username, avatar_url: m.author.avatar ?? undefined, allowed_mentions: { parse: [] } },
-          auth: false,
-        });
-        replayed++;
-      }
+    const hook = hooks.find((h) => h.name === hookName) ?? ((await rest.post(Routes.channelWebhooks(channelId), { body: { name: hookName } })) as { id: string; token: string });
+    for (let i = await countPostedBy(rest, channelId, hook.id); i < replayable.length; i++) {
+      const m = replayable[i]!;
+      await rest.post(Routes.webhook(hook.id, hook.token), {
+        body: { content: m.content, username: m.author.username, avatar_url: m.author.avatar ?? undefined, allowed_mentions: { parse: [] } },
+        auth: false,
+      });
+      replayed++;
       cp.messages[oldChannel] = i + 1;
-      if (i % 20 === 19 || i === messages.length - 1) await ctx.saveCheckpoint(cp as Record<string, unknown>);
+      if (i % 20 === 19) await ctx.saveCheckpoint(cp as Record<string, unknown>);
     }
+    cp.messages[oldChannel] = replayable.length;
+    await ctx.saveCheckpoint(cp as Record<string, unknown>);
   }
   return { msg: `restore complete: ${Object.keys(cp.roles).length - 1} roles, ${Object.keys(cp.channels).length} channels, ${replayed} messages replayed` };
+}
+
+/** How many messages the webhook has posted in the channel: pages back only to the webhook's creation. */
+async function countPostedBy(rest: REST, channelId: string, hookId: string): Promise<number> {
+  let count = 0;
+  let before: string | undefined;
+  for (;;) {
+    const query = new URLSearchParams({ limit: '100' });
+    if (before) query.set('before', before);
+    const page = (await rest.get(Routes.channelMessages(channelId), { query })) as { id: string; webhook_id?: string }[];
+    count += page.filter((m) => m.webhook_id === hookId).length;
+    if (page.length < 100 || BigInt(page.at(-1)!.id) < BigInt(hookId)) return count;
+    before = page.at(-1)!.id;
+  }
+}
+
+/** Deletes a channel or role; one already gone (an earlier attempt deleted it) is fine. */
+async function deleteIfThere(rest: REST, route: `/${string}`): Promise<void> {
+  try {
+    await rest.delete(route, { reason: 'restore backup (full mode)' });
+  } catch (err) {
+    if (!(err instanceof DiscordAPIError && err.status === 404)) throw err;
+  }
 }

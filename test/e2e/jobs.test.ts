@@ -74,7 +74,7 @@ describe('jobserver (sim + Postgres)', () => {
     api = `http://127.0.0.1:${port}`;
     configPath = writeTestConfig({
       'discord_auth.api_url': `${simUrl}/api`, 'sites.cdn': `${simUrl}/cdn`, 'meta.postgres_url': db.url, 'meta.jobserver_port': port, 'meta.jobserver_url': api,
-      'object_storage.path': mkdtempSync(join(tmpdir(), 'st-objects-')), 'jobs.lease_seconds': 5,
+      'object_storage.path': mkdtempSync(join(tmpdir(), 'st-objects-')), 'jobs.lease_seconds': 5, 'jobs.rest_timeout_seconds': 3,
     }).path;
     jobs = await startJobs();
   });

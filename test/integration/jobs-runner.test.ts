@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { REST } from '@discordjs/rest';
 import pino from 'pino';
 import { migrate } from '../../internal/db/migrate';
 import { createPool, type Pool } from '../../internal/db/pool';
@@ -20,7 +19,7 @@ describe('jobs runner (real Postgres)', () => {
   let repo: TaskRepository;
   before(async () => {
     db = await createTestDatabase();
-    pool = createPool(db.url, silent, 20);
+    pool = createPool(db.url, silent, { max: 20 });
     await migrate(pool);
     repo = new TaskRepository(pool);
   });
@@ -30,7 +29,7 @@ describe('jobs runner (real Postgres)', () => {
   });
 
   const runner = (workerId: string, handler: TaskHandler, leaseSeconds = 30) =>
-    new Runner({ repo, handlers: { guild_create_backup: handler }, workerId, concurrency: 4, leaseSeconds, pollMs: 50, rest: new REST(), storage: new LocalStorage('/tmp/st-unused'), logger: silent });
+    new Runner({ repo, handlers: { guild_create_backup: handler }, workerId, concurrency: 4, leaseSeconds, pollMs: 50, discord: { token: 'unused', timeoutSeconds: 1 }, storage: new LocalStorage('/tmp/st-unused'), logger: silent });
 
   it('two jobservers and 20 tasks: each task executed exactly once', async () => {
     const runs = new Map<string, string[]>();
@@ -80,7 +79,7 @@ describe('jobs runner (real Postgres)', () => {
   it('takes over a task whose jobserver died, from its checkpoint', async () => {
     const task = await repo.create({ id: randomUUID(), name: 'guild_create_backup', for: 'g/77', data: {}, execute: true, expiry: null });
     // A jobserver claims it, checkpoints step 1, then dies without releasing its lease.
-    const claimed = await repo.claim('dead', 1);
+    const claimed = await repo.claim('dead', 1, 1);
     assert.equal(claimed?.task_id, task.task_id);
     await repo.saveCheckpoint(task.task_id, 'dead', { step: 1 });
     const seen: unknown[] = [];
