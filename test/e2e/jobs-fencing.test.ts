@@ -102,20 +102,28 @@ describe('jobserver fencing (two jobservers, SIGSTOP past the lease)', () => {
   });
 
   // Each pause point leaves work the paused jobserver had queued or in flight.
-  const pausePoints: [string, RegExp][] = [
-    ['while it creates roles', /restored guild settings/],
-    ['while it replays messages', /restored \d+ channels/],
+  const pausePoints: [string, (task: TaskView, target: GuildState) => boolean][] = [
+    ['while it creates roles', (task) => task.statuses.some((s) => /restored guild settings/.test(s.msg))],
+    ['while it replays messages', (_task, target) => Object.values(target.messages).flat().filter((m) => m.webhook_id).length >= 3],
   ];
-  for (const [when, progress] of pausePoints) {
-    it(`paused ${when}: the task completes once, the guild has nothing twice, and the paused jobserver logs it lost the lease`, async () => {
+  for (const [when, reached] of pausePoints) {
+    it(`paused ${when}: the task completes once, the guild has nothing twice, and the paused jobserver logs it lost the lease`, async (t) => {
       const target = ((await (await fetch(`${simUrl}/_sim/guilds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `Target ${when}` }) })).json()) as { id: string }).id;
       const a = await startJobs();
       const id = (await call('POST', '/tasks', { name: 'guild_restore_backup', for: target, data: { backup_task_id: backupId } })).body.task_id;
-      await waitTask(id, (t) => t.statuses.some((s) => progress.test(s.msg)) || ended(t), String(progress));
-      await sleep(700); // into the step, with a mutation queued behind the rate limit
+      for (let deadline = Date.now() + 60_000; ; await sleep(100)) {
+        const { body } = await call('GET', `/tasks/${id}`);
+        if (reached(body, await state(target))) break;
+        assert.ok(!ended(body) && Date.now() < deadline, `did not get ${when}: ${JSON.stringify(body.statuses)}`);
+      }
+      await sleep(500); // into the step, with a mutation queued behind the rate limit
       assert.ok(a.child.kill('SIGSTOP'));
       const b = await startJobs();
       const bWorker = `${hostname()}:${b.child.pid}`;
+      t.after(async () => {
+        a.child.kill('SIGCONT');
+        await Promise.all([a.stop(), b.stop()]); // a failed run must not leave them to take the next test's task
+      });
       try {
         const done = await waitTask(id, ended, 'completion by the second jobserver');
         assert.equal(done.state, 'completed', JSON.stringify(done.statuses));
@@ -141,7 +149,6 @@ describe('jobserver fencing (two jobservers, SIGSTOP past the lease)', () => {
       const expected = Object.fromEntries(archive.backup.channels.map((c) => [c.name, (archive.backup.messages[c.id] ?? []).map((m) => m.content).filter(Boolean)]));
       const restored = Object.fromEntries(to.channels.map((c) => [c.name, (to.messages[c.id] ?? []).filter((m) => m.webhook_id).map((m) => m.content)]));
       assert.deepEqual(restored, expected, 'each message once, in order');
-      await Promise.all([a.stop(), b.stop()]);
     });
   }
 });
