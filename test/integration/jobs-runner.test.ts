@@ -100,6 +100,26 @@ describe('jobs runner (real Postgres)', () => {
     assert.ok(done.statuses.some((s) => /taken over/.test(s.msg)));
   });
 
+  it('fences writes: after the lease expires they are refused, and a take-over waits the lease plus the grace', async () => {
+    const task = await repo.create({ id: randomUUID(), name: 'guild_create_backup', for: 'g/91', data: {}, execute: true, expiry: null });
+    assert.equal((await repo.claim('first', 1, 2))?.task_id, task.task_id);
+    assert.equal(await repo.saveCheckpoint(task.task_id, 'first', { step: 1 }), true);
+    assert.equal(await repo.status(task.task_id, 'other', { msg: 'not mine' }), false, 'only the holder writes');
+    await sleep(1_200);
+    // Expired, not yet taken over: every write of the old holder is refused, and nobody may claim it within the grace.
+    assert.deepEqual(
+      await Promise.all([repo.renew(task.task_id, 'first', 1), repo.saveCheckpoint(task.task_id, 'first', { step: 2 }), repo.status(task.task_id, 'first', { msg: 'late' }), repo.finish(task.task_id, 'first', 'completed', 'late', undefined)]),
+      [false, false, false, false],
+    );
+    assert.equal(await repo.claim('second', 30, 2), undefined, 'within the grace');
+    await sleep(2_000);
+    const taken = await repo.claim('second', 30, 2);
+    assert.equal(taken?.task_id, task.task_id);
+    assert.deepEqual(taken.checkpoint, { step: 1 });
+    assert.equal(await repo.finish(task.task_id, 'first', 'completed', 'late', undefined), false, 'the old holder cannot finish it');
+    assert.equal(await repo.finish(task.task_id, 'second', 'completed', 'done', undefined), true);
+  });
+
   it('deletes expired finished tasks and hands back their outputs for removal', async () => {
     const expired = await repo.create({ id: randomUUID(), name: 'guild_create_backup', for: 'g/88', data: {}, execute: false, expiry: new Date(Date.now() - 1000) });
     const live = await repo.create({ id: randomUUID(), name: 'guild_create_backup', for: 'g/89', data: {}, execute: false, expiry: new Date(Date.now() + 60_000) });
