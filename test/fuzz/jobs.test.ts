@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { writeTestConfig } from '../helpers/config';
-import { assertNoLeak, FUZZ_RUNS, fuzzParams, hostileJson, hostileString, rssOf } from '../helpers/fuzz';
+import { assertNoLeak, deeplyNested, FUZZ_RUNS, fuzzParams, hostileJson, hostileString, rssOf } from '../helpers/fuzz';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 import { createTestDatabase } from '../helpers/services';
@@ -28,6 +28,8 @@ interface Request {
 /** Header values as a client can send them: control and non-Latin-1 characters spelled out. */
 const headerSafe = (s: string) => s.replace(/[^\t\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const json = { 'content-type': 'application/json' };
+/** A URL part: kept raw when it is URL-safe (so malformed escapes like %E0%A4%A reach the server), else encoded. */
+const inUrl = (s: string) => (/^[\w%.~-]*$/.test(s) ? s : encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '\ufffd')));
 
 const authorization = fc.oneof(
   fc.tuple(hostileString, hostileString).map(([client, secret]) => `${client} ${secret}`),
@@ -37,10 +39,10 @@ const authorization = fc.oneof(
 
 const requests: fc.Arbitrary<Request> = fc.oneof(
   authorization.map((a) => ({ method: 'GET', path: `/entities/${GUILD}/tasks`, headers: { authorization: a } })),
-  fc.tuple(hostileString, hostileString).map(([id, limit]) => ({ method: 'GET', path: `/entities/${encodeURIComponent(id)}/tasks?limit=${encodeURIComponent(limit)}`, headers: { authorization: AUTH } })),
+  fc.tuple(hostileString, hostileString).map(([id, limit]) => ({ method: 'GET', path: `/entities/${inUrl(id)}/tasks?limit=${inUrl(limit)}`, headers: { authorization: AUTH } })),
   fc.tuple(fc.constantFrom('GET /tasks/', 'POST /tasks/', 'GET /download/'), hostileString, fc.constantFrom('', '/cancel', '/execute', '/download-url'), hostileString).map(([route, id, tail, q]) => {
     const [method, prefix] = route.split(' ') as [string, string];
-    return { method, path: `${prefix}${encodeURIComponent(id)}${method === 'POST' ? tail.replace('/download-url', '/cancel') : tail === '/download-url' ? tail : ''}?expires=${encodeURIComponent(q)}&signature=${encodeURIComponent(q)}`, headers: { authorization: AUTH } };
+    return { method, path: `${prefix}${inUrl(id)}${method === 'POST' ? tail.replace('/download-url', '/cancel') : tail === '/download-url' ? tail : ''}?expires=${inUrl(q)}&signature=${inUrl(q)}`, headers: { authorization: AUTH } };
   }),
   fc.record({
     name: fc.oneof(fc.constantFrom('guild_create_backup', 'guild_restore_backup'), hostileJson),
@@ -49,6 +51,11 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
     execute: fc.oneof(fc.constant(false), hostileJson),
     expiry_seconds: fc.oneof(fc.constant(undefined), hostileJson),
   }, { requiredKeys: ['name', 'for'] }).map((body) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: JSON.stringify(body) })),
+  // A valid envelope, so the hostile data reaches the insert: NUL, lone surrogates, prototype keys, deep nesting.
+  fc.oneof(
+    fc.dictionary(hostileString, hostileJson, { minKeys: 1, maxKeys: 5 }).map((data) => JSON.stringify(data)),
+    fc.integer({ min: 1, max: 20_000 }).map((depth) => `{"deep":${deeplyNested(depth)}}`),
+  ).map((data) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: `{"name":"guild_create_backup","for":"${GUILD}","execute":false,"data":${data}}` })),
   hostileJson.map((body) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: JSON.stringify(body) ?? 'undefined' })),
   hostileString.map((raw) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: raw })),
 );
