@@ -98,10 +98,15 @@ export async function buildJobsApp(o: JobsAppOptions): Promise<FastifyInstance> 
     if (!client) return reply.status(401).send({ error: 'Authorization must be "<client name> <secret>" of a configured jobserver client' });
   });
 
-  await app.register(async (routes) => routes.setErrorHandler((err, _req, reply) => {
-    if (!isDatabaseUnavailable(err)) throw err;
-    return reply.status(503).send({ error: 'the task database (Postgres) is unavailable; try again shortly' });
-  }).register(async (scope) => tasksRoutes(scope as unknown as FastifyInstance, o)));
+  // The task routes in a scope of their own, so their error handler can answer 503 for an
+  // unreachable Postgres and leave every other error to the service's handler.
+  await app.register(async (scope) => {
+    scope.setErrorHandler((err, _req, reply) => {
+      if (!isDatabaseUnavailable(err)) throw err;
+      return reply.status(503).send({ error: 'the task database (Postgres) is unavailable; try again shortly' });
+    });
+    tasksRoutes(scope, o);
+  });
   return app;
 }
 
