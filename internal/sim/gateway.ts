@@ -19,7 +19,7 @@ import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '
 import type { ShardCounters, SimDispatch, SimWorldView } from './contract';
 import { IdentifyLimiter } from '../gateway/identify-limiter';
 import { payloadFor, routesTo } from './gateway-filter';
-import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from './gateway-guild-create';
+import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from '../gateway/guild-create';
 import { MemberRequestLimiter, memberChunks } from './gateway-members';
 
 export interface SimGatewayOptions {
