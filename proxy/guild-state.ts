@@ -197,8 +197,13 @@ export class GuildState {
         return ops.remove('channels', payload.d.id);
       case 'CHANNEL_PINS_UPDATE':
         return void ops.patch(entry.lists.channels.has(payload.d.channel_id) ? 'channels' : 'threads', payload.d.channel_id, { last_pin_timestamp: payload.d.last_pin_timestamp ?? null });
-      case 'MESSAGE_CREATE':
-        return void ops.patch(entry.lists.channels.has(payload.d.channel_id) ? 'channels' : 'threads', payload.d.channel_id, { last_message_id: payload.d.id });
+      case 'MESSAGE_CREATE': {
+        const thread = entry.lists.threads.get(payload.d.channel_id);
+        if (!thread) return void ops.patch('channels', payload.d.channel_id, { last_message_id: payload.d.id });
+        // A thread also counts its messages (no THREAD_UPDATE is sent for these).
+        const count = (key: string) => (typeof thread[key] === 'number' ? (thread[key] as number) : 0) + 1;
+        return void ops.patch('threads', payload.d.channel_id, { last_message_id: payload.d.id, message_count: count('message_count'), total_message_sent: count('total_message_sent') });
+      }
       case 'THREAD_CREATE':
       case 'THREAD_UPDATE': {
         // GUILD_CREATE lists active threads only: an archived thread leaves the list.
@@ -247,10 +252,9 @@ export class GuildState {
         return old;
       }
       case 'PRESENCE_UPDATE': {
-        // GUILD_CREATE's presences are the online ones, without guild_id.
-        const { guild_id: _, ...presence } = payload.d;
-        if (presence.status === 'offline') return void ops.remove('presences', presence.user.id);
-        return void ops.put('presences', presence as unknown as Entity);
+        // GUILD_CREATE's presences are the online members'.
+        if (payload.d.status === 'offline') return void ops.remove('presences', payload.d.user.id);
+        return void ops.put('presences', payload.d as unknown as Entity);
       }
       case 'VOICE_STATE_UPDATE': {
         // GUILD_CREATE's voice states carry neither guild_id nor member; leaving voice ends one.
