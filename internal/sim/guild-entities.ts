@@ -5,6 +5,7 @@
 import {
   type APIAuditLogChange,
   type APIBaseVoiceState,
+  type APIChannel,
   type APIEmoji,
   type APIGuildScheduledEvent,
   type APIStageInstance,
@@ -105,8 +106,12 @@ function stickersChanged(world: SimWorld, g: SimGuild): void {
 // Threads live among the guild's channels (messages and lookups work alike); GUILD_CREATE
 // lists the active ones apart.
 
-export function isThread(channel: { type: number }): boolean {
-  return channel.type === ChannelType.PublicThread || channel.type === ChannelType.PrivateThread || channel.type === ChannelType.AnnouncementThread;
+export function isThreadType(type: number): boolean {
+  return type === ChannelType.PublicThread || type === ChannelType.PrivateThread || type === ChannelType.AnnouncementThread;
+}
+
+export function isThread(channel: APIChannel): channel is APIThreadChannel {
+  return isThreadType(channel.type);
 }
 
 export function createThread(world: SimWorld, g: SimGuild, userId: string, parentId: string, name: string, type: ThreadType, autoArchive = ThreadAutoArchiveDuration.OneDay): APIThreadChannel {
