@@ -18,7 +18,6 @@ import type {
   GatewayGuildCreateDispatchData,
   GatewayPresenceUpdateData,
   GatewayPresenceUpdateDispatchData,
-  GuildChannelType,
   ThreadChannelType,
 } from 'discord-api-types/v10';
 import { EVENT_INTENTS } from '../gateway/protocol';
