@@ -194,6 +194,8 @@ export class GuildState {
       case 'CHANNEL_UPDATE':
         return ops.put('channels', payload.d as unknown as Entity);
       case 'CHANNEL_DELETE':
+        // A deleted channel's threads go with it (Discord sends no THREAD_DELETE for them).
+        for (const [id, t] of entry.lists.threads) if (t.parent_id === payload.d.id) ops.remove('threads', id);
         return ops.remove('channels', payload.d.id);
       case 'CHANNEL_PINS_UPDATE':
         return void ops.patch(entry.lists.channels.has(payload.d.channel_id) ? 'channels' : 'threads', payload.d.channel_id, { last_pin_timestamp: payload.d.last_pin_timestamp ?? null });
@@ -226,6 +228,11 @@ export class GuildState {
       case 'GUILD_ROLE_UPDATE':
         return ops.put('roles', payload.d.role as unknown as Entity);
       case 'GUILD_ROLE_DELETE':
+        // Members lose the role without a GUILD_MEMBER_UPDATE each.
+        for (const m of entry.lists.members.values()) {
+          const roles = m.roles as string[] | undefined;
+          if (roles?.includes(payload.d.role_id)) ops.put('members', { ...m, roles: roles.filter((r) => r !== payload.d.role_id) });
+        }
         return ops.remove('roles', payload.d.role_id);
       case 'GUILD_EMOJIS_UPDATE':
         return void this.replaceList(shardId, guildId, entry, 'emojis', payload.d.emojis as unknown as Entity[]);
