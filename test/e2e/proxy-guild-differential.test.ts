@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { GatewayIntentBits } from '../../internal/gateway/protocol';
 import { DEFAULT_TOKEN } from '../../internal/sim/world';
 import { writeTestConfig } from '../helpers/config';
-import { RawGatewayClient } from '../helpers/gateway-client';
+import { type RawFrame, RawGatewayClient } from '../helpers/gateway-client';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 import { REDIS_URL, uniqueName } from '../helpers/services';
@@ -38,13 +38,23 @@ const KINDS = [
 ];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** IDENTIFYs until READY: an identify over the rate limit gets INVALID_SESSION, then tries again. */
+async function identify(client: RawGatewayClient, intents: number, shard: number): Promise<RawFrame> {
+  for (let seen = 0; ; ) {
+    client.identify(DEFAULT_TOKEN, { intents, shard: [shard, SHARDS] });
+    const frame = await client.next((f) => f.t === 'READY' || (f.op === 9 && client.frames.indexOf(f) >= seen), 60_000);
+    if (frame.op === 0) return frame;
+    seen = client.frames.indexOf(frame) + 1;
+    await sleep(1_000);
+  }
+}
+
 /** The GUILD_CREATEs a freshly identified bot gets on one shard, by guild id. */
 async function guildCreates(url: string, shard: number, intents: number): Promise<Map<string, Guild>> {
   const client = new RawGatewayClient(url);
   try {
     await client.next((f) => f.op === 10);
-    client.identify(DEFAULT_TOKEN, { intents, shard: [shard, SHARDS] });
-    const ready = await client.dispatch('READY', 60_000);
+    const ready = await identify(client, intents, shard);
     const ids = (ready.d.guilds as { id: string }[]).map((g) => g.id);
     const out = new Map<string, Guild>();
     for (const id of ids) {
@@ -109,8 +119,7 @@ describe('proxy guild state (differential against the sim)', () => {
     for (let shard = 0; shard < SHARDS; shard++) {
       const client = new RawGatewayClient(proxyUrl.replace('http', 'ws'));
       await client.next((f) => f.op === 10);
-      client.identify(DEFAULT_TOKEN, { intents: PROXY_INTENTS, shard: [shard, SHARDS] });
-      await client.dispatch('READY', 60_000);
+      await identify(client, PROXY_INTENTS, shard);
       watchers.push(client);
     }
   };
