@@ -157,7 +157,7 @@ export class GuildState {
         const d = payload.d as unknown as Entity;
         for (const [key, value] of Object.entries(d)) {
           if (key in LISTS) {
-            for (const e of (value as Entity[] | undefined) ?? []) entry.lists[key as ListName].set(String(LISTS[key as ListName](e)), e);
+            for (const e of Array.isArray(value) ? (value as Entity[]) : []) entry.lists[key as ListName].set(String(LISTS[key as ListName](e)), e);
           } else entry.base[key] = value;
         }
         shard.set(payload.d.id, entry);
@@ -219,7 +219,7 @@ export class GuildState {
         // The threads of these channels (all, without channel_ids) are replaced by the list sent.
         const parents = payload.d.channel_ids ? new Set(payload.d.channel_ids) : undefined;
         for (const [id, t] of entry.lists.threads) if (!parents || parents.has(String(t.parent_id))) ops.remove('threads', id);
-        for (const t of payload.d.threads) ops.put('threads', t as unknown as Entity);
+        for (const t of payload.d.threads ?? []) ops.put('threads', t as unknown as Entity);
         return undefined;
       }
       case 'THREAD_MEMBERS_UPDATE':
@@ -247,20 +247,21 @@ export class GuildState {
       case 'GUILD_MEMBER_UPDATE': {
         // An update may leave out fields (deaf, mute...): merge it over the member we had.
         const { guild_id: _, ...member } = payload.d;
-        const old = entry.lists.members.get(member.user.id);
+        const old = entry.lists.members.get(String(member.user?.id));
         return ops.put('members', { ...old, ...(member as unknown as Entity) });
       }
       case 'GUILD_MEMBER_REMOVE': {
-        const old = ops.remove('members', payload.d.user.id);
+        const userId = String(payload.d.user?.id);
+        const old = ops.remove('members', userId);
         // A large guild's member list is partial: its count still drops.
         if (old || entry.lists.members.size < (entry.base.member_count ?? 0)) ops.count(-1);
-        ops.remove('presences', payload.d.user.id);
-        ops.remove('voice_states', payload.d.user.id);
+        ops.remove('presences', userId);
+        ops.remove('voice_states', userId);
         return old;
       }
       case 'PRESENCE_UPDATE': {
         // GUILD_CREATE's presences are the online members'.
-        if (payload.d.status === 'offline') return void ops.remove('presences', payload.d.user.id);
+        if (payload.d.status === 'offline') return void ops.remove('presences', String(payload.d.user?.id));
         return void ops.put('presences', payload.d as unknown as Entity);
       }
       case 'VOICE_STATE_UPDATE': {
@@ -316,9 +317,11 @@ class ListOps {
     private readonly entry: GuildEntry,
   ) {}
 
-  /** Sets the entity; returns the one it replaced. */
+  /** Sets the entity; returns the one it replaced. An entity without its id is ignored. */
   put(name: ListName, e: Entity): Entity | undefined {
-    const id = String(LISTS[name](e));
+    const key = LISTS[name](e);
+    if (typeof key !== 'string') return undefined;
+    const id = key;
     const old = this.entry.lists[name].get(id);
     this.entry.lists[name].set(id, e);
     this.state.mark(this.shard, this.guild, `${name}:${id}`);

@@ -89,6 +89,19 @@ describe('proxy guild state and store', () => {
     assertSame(world, state);
   });
 
+  it('ignores malformed dispatches without throwing or losing what it holds', () => {
+    const { world, state } = connect(24);
+    const guild_id = world.guildIds()[0]!;
+    const odd = [
+      wire('GUILD_MEMBER_UPDATE', { guild_id }), wire('GUILD_MEMBER_REMOVE', { guild_id }), wire('PRESENCE_UPDATE', { guild_id, status: 'offline' }),
+      wire('PRESENCE_UPDATE', { guild_id, status: 'online' }), wire('THREAD_LIST_SYNC', { guild_id }), wire('VOICE_STATE_UPDATE', { guild_id, channel_id: '1' }),
+      wire('GUILD_ROLE_CREATE', { guild_id, role: {} }), wire('CHANNEL_CREATE', { guild_id }), wire('GUILD_EMOJIS_UPDATE', { guild_id, emojis: 'x' }),
+      wire('GUILD_CREATE', { id: '42', channels: 'x', members: 7 }), wire('GUILD_UPDATE', { id: guild_id, roles: null }),
+    ];
+    for (const payload of odd) assert.doesNotThrow(() => state.apply(0, payload), payload.t);
+    assertSame(world, state);
+  });
+
   it('persists per entity and restores the same guilds in a fresh state', async () => {
     const { world, state } = connect(22);
     const store = new GuildStore(redis, 'a:', state, silent, 20);

@@ -34,6 +34,7 @@ export function stageInstanceRoutes(app: FastifyInstance, ctx: SimContext): void
     const topic = str(b.topic, 'topic', { min: 1, max: 120 })!;
     if (g.stageInstances.has(channelId)) throw new DiscordError(400, 150006, 'Stage already open');
     const eventId = str(b.guild_scheduled_event_id, 'guild_scheduled_event_id', { min: 1, max: 20, optional: true });
+    if (eventId !== undefined && !g.scheduledEvents.has(eventId)) throw new DiscordError(404, 10070, 'Unknown Guild Scheduled Event');
     return reply.status(200).send(createStageInstance(world, g, userId, channelId, topic, eventId));
   });
 
