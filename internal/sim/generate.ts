@@ -143,4 +143,7 @@ export function addMember(g: SimGuild, user: APIUser, roles: string[]): void {
     user, roles, nick: null, avatar: null, joined_at: new Date(WORLD_TIME).toISOString(), premium_since: null,
     deaf: false, mute: false, flags: 0, pending: false, communication_disabled_until: null,
   } as never);
+  // A member who left (kicked over REST, say) comes back offline and out of voice.
+  g.presences.delete(user.id);
+  g.voiceStates.delete(user.id);
 }

@@ -108,18 +108,21 @@ export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implemen
     const g = this.guilds.get(guildId);
     if (!g) return undefined;
     const channels = [...g.channels.values()];
+    // Whatever path changed the guild, what it carries is consistent as on Discord: members hold
+    // only existing roles; presences and voice states are members'; threads have their parent.
+    const members = [...g.members.values()].map((m) => (m.roles.every((r) => g.roles.has(r)) ? m : { ...m, roles: m.roles.filter((r) => g.roles.has(r)) }));
     return {
       ...g.guild,
       roles: [...g.roles.values()],
       large: g.members.size > 250,
       unavailable: false,
       member_count: g.members.size,
-      members: [...g.members.values()],
+      members,
       channels: channels.filter(isGuildChannel),
       // Active threads only: archived ones are fetched over REST.
-      threads: channels.filter(isThreadChannel).filter((t) => !t.thread_metadata?.archived),
-      presences: [...g.presences.values()],
-      voice_states: [...g.voiceStates.values()],
+      threads: channels.filter(isThreadChannel).filter((t) => !t.thread_metadata?.archived && g.channels.has(t.parent_id ?? '')),
+      presences: [...g.presences.values()].filter((p) => g.members.has(p.user.id)),
+      voice_states: [...g.voiceStates.values()].filter((v) => g.members.has(v.user_id)),
       stage_instances: [...g.stageInstances.values()],
       guild_scheduled_events: [...g.scheduledEvents.values()],
       // The sim has no soundboard.

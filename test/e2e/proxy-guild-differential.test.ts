@@ -93,7 +93,7 @@ describe('proxy guild state (differential against the sim)', () => {
   let proxyUrl: string;
   let configPath: string;
   let prefix: string;
-  let guilds: { id: string; shard: number; channels: { id: string; name: string }[] }[];
+  let guilds: { id: string; owner_id: string; shard: number; channels: { id: string; name: string }[] }[];
   let watchers: RawGatewayClient[] = [];
   let sentinel = 0;
 
@@ -127,6 +127,34 @@ describe('proxy guild state (differential against the sim)', () => {
     const res = await fetch(`${simUrl}/_sim/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events, seed }) });
     assert.equal(res.status, 200);
     return (await res.json()) as { events: number; kinds: Record<string, number> };
+  };
+  /** Changes through the REST routes (not the load generator) that touch other entities too. */
+  const restChanges = async (guildId: string) => {
+    const g = guilds.find((x) => x.id === guildId)!;
+    const state = (await (await fetch(`${simUrl}/_sim/guilds/${guildId}/state`)).json()) as { members: { user: { id: string; bot?: boolean } }[] };
+    const [a, b] = state.members.filter((m) => !m.user.bot && m.user.id !== g.owner_id).map((m) => m.user.id);
+    const act = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${simUrl}/_sim/act`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: g.owner_id, method, path, body }) });
+      const text = await res.text();
+      assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${text}`);
+      return text ? (JSON.parse(text) as { id: string }) : undefined;
+    };
+    // A role given to a member, then deleted: the member loses it with no GUILD_MEMBER_UPDATE.
+    const role = await act('POST', `/guilds/${guildId}/roles`, { name: 'rest-role' });
+    await act('PATCH', `/guilds/${guildId}/members/${a}`, { roles: [role!.id] });
+    await act('DELETE', `/guilds/${guildId}/roles/${role!.id}`);
+    // A channel with a thread, then the channel deleted: the thread goes with it.
+    const channel = await act('POST', `/guilds/${guildId}/channels`, { name: 'rest-chan' });
+    await act('POST', `/channels/${channel!.id}/threads`, { name: 'rest-thread' });
+    await act('DELETE', `/channels/${channel!.id}`);
+    // A member in voice and online, then kicked.
+    const voice = g.channels.find((c) => c.name === 'General')!;
+    await fetch(`${simUrl}/_sim/guilds/${guildId}/voice`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: b, channel_id: voice.id }) });
+    await fetch(`${simUrl}/_sim/guilds/${guildId}/presences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: b, status: 'online' }) });
+    await act('DELETE', `/guilds/${guildId}/members/${b}`);
+    await act('PATCH', `/guilds/${guildId}`, { description: 'changed over REST' });
+    await act('POST', `/guilds/${guildId}/emojis`, { name: 'rest_emoji', image: 'data:image/png;base64,iVBORw0KGgo=' });
+    await act('POST', `/guilds/${guildId}/scheduled-events`, { name: 'rest event', privacy_level: 2, scheduled_start_time: new Date(Date.now() + 3_600_000).toISOString(), entity_type: 2, channel_id: voice.id });
   };
   /** One message per guild after the load; once the proxy's bots have them all, the proxy is caught up. */
   const caughtUp = async () => {
@@ -183,6 +211,7 @@ describe('proxy guild state (differential against the sim)', () => {
     const { events, kinds } = await load(5000, 42);
     assert.ok(events >= 5000);
     for (const kind of KINDS) assert.ok((kinds[kind] ?? 0) > 0, `the load sent no ${kind}: ${JSON.stringify(kinds)}`);
+    for (const g of guilds.slice(0, 2)) await restChanges(g.id);
     await caughtUp();
     await compareAll();
   });
