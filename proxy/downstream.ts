@@ -124,7 +124,7 @@ export class Downstream implements ConnectionHandler {
       this.push(session, { t: 'READY', at: Date.now(), json: JSON.stringify({ ...ready, guilds: guildIds.map((id) => ({ id, unavailable: true })), session_id: session.id, resume_gateway_url: this.opts.publicUrl, shard: [shardId, shardCount] }) });
       if (session.intents & GatewayIntentBits.Guilds) {
         for (const id of guildIds) {
-          const guild = this.opts.guilds.guildCreate(shardId, id);
+          const guild = this.opts.guilds.guildCreateFor(shardId, id, session.intents);
           if (guild && !guild.unavailable) this.push(session, { t: 'GUILD_CREATE', at: Date.now(), json: JSON.stringify(guild) });
         }
       }

@@ -1,11 +1,18 @@
-// Persists the guild state to Redis once per tick, so a restarted proxy that RESUMEs its
-// upstream shards (and so gets no READY or GUILD_CREATEs) still serves them to bots.
+// Persists the guild state to Redis once per tick, per entity, so a restarted proxy that
+// RESUMEs its upstream shards (and so gets no READY or GUILD_CREATEs) still serves them to bots.
+// Keys (under the session key prefix):
+//   ready                   hash: shard -> READY (without its guild list)
+//   guild_ids:<shard>       set: the shard's guild ids
+//   guild:<shard>:<guild>   hash: `base` -> the guild's own fields, `<list>:<id>` -> one entity
+//                           (channels:<id>, members:<user id>, voice_states:<user id>...)
+// An event writes only the entities it changed; a failed write is retried next tick.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GuildState } from './guild-state';
+import type { Change, GuildState } from './guild-state';
 
 export class GuildStore {
   private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -17,36 +24,74 @@ export class GuildStore {
 
   async load(shardIds: number[]): Promise<void> {
     for (const shard of shardIds) {
-      const [ready, guilds] = await Promise.all([this.redis.hget(`${this.prefix}ready`, String(shard)), this.redis.hvals(`${this.prefix}guilds:${shard}`)]);
-      if (ready) this.state.restore(shard, JSON.parse(ready), guilds.map((g) => JSON.parse(g)));
+      const [ready, ids] = await Promise.all([this.redis.hget(`${this.prefix}ready`, String(shard)), this.redis.smembers(this.idsKey(shard))]);
+      if (!ready) continue;
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(this.guildKey(shard, id));
+      const guilds = ((await pipeline.exec()) ?? []).map(([err, fields]) => {
+        if (err) throw err;
+        return fields as Record<string, string>;
+      });
+      this.state.restore(shard, JSON.parse(ready), guilds);
     }
     this.timer = setInterval(() => void this.flush(), this.tickMs);
     this.timer.unref();
   }
 
-  async flush(): Promise<void> {
+  /** Writes what changed since the last flush; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
     const changes = this.state.takeChanges();
     if (changes.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const [shard, id] of changes) {
-      if (id === 'READY') {
-        const ready = this.state.readyOf(shard);
-        if (ready) pipeline.hset(`${this.prefix}ready`, String(shard), JSON.stringify({ ...ready, guilds: [] }));
-        continue;
-      }
-      const guild = this.state.guildCreate(shard, id);
-      if (guild) pipeline.hset(`${this.prefix}guilds:${shard}`, id, JSON.stringify(guild));
-      else pipeline.hdel(`${this.prefix}guilds:${shard}`, id);
-    }
+    for (const c of changes) this.queue(pipeline, c);
     try {
-      await pipeline.exec();
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0]!;
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'persisting guild state failed');
+      // Values are read again at the retry, so a retried unit is written as it is by then.
+      this.state.requeue(changes);
+      this.logger.warn({ err: (err as Error).message, units: changes.length }, 'persisting guild state failed; retrying next tick');
     }
+  }
+
+  private queue(pipeline: ReturnType<Redis['pipeline']>, { shard, guild, field }: Change): void {
+    if (guild === 'READY') {
+      const ready = this.state.readyOf(shard);
+      if (ready) pipeline.hset(`${this.prefix}ready`, String(shard), JSON.stringify({ ...ready, guilds: [] }));
+      return;
+    }
+    const key = this.guildKey(shard, guild);
+    if (field === '*') {
+      const fields = this.state.fields(shard, guild);
+      pipeline.del(key);
+      if (fields) {
+        pipeline.hset(key, fields);
+        pipeline.sadd(this.idsKey(shard), guild);
+      } else pipeline.srem(this.idsKey(shard), guild);
+      return;
+    }
+    const value = this.state.field(shard, guild, field);
+    if (value === undefined) pipeline.hdel(key, field);
+    else pipeline.hset(key, field, value);
+  }
+
+  private idsKey(shard: number): string {
+    return `${this.prefix}guild_ids:${shard}`;
+  }
+
+  private guildKey(shard: number, guild: string): string {
+    return `${this.prefix}guild:${shard}:${guild}`;
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.flushing;
     await this.flush();
   }
 }

@@ -1,10 +1,13 @@
 // The control API under /_sim: what tests and developers use to act as users, shape the
 // world, poke the gateway and read counters.
 import { randomBytes } from 'node:crypto';
-import type { APIUser } from 'discord-api-types/v10';
+import { type APIUser, ChannelType, type PresenceUpdateReceiveStatus, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { FastifyInstance } from 'fastify';
 import { shardFor } from '../gateway/protocol';
+import { prng } from './snowflake';
 import { addMember, createGuild } from './generate';
+import { createSticker, setEventInterest, setPresence, setVoiceState } from './guild-entities';
+import { runLoad } from './load-generator';
 import type { SimGateway } from './gateway';
 import { basePermissions, channelPermissions } from './permissions';
 import { DiscordError, invalidForm, type SimContext, str, unknown } from './rest/context';
@@ -73,7 +76,9 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
     const g = guild(req.params.g);
     const m = g.members.get(req.params.u);
     if (!m) throw unknown('Member');
+    if (g.voiceStates.has(m.user.id)) setVoiceState(world, g, m.user.id, null);
     g.members.delete(m.user.id);
+    g.presences.delete(m.user.id);
     world.emitDispatch('GUILD_MEMBER_REMOVE', { guild_id: g.guild.id, user: m.user }, g.guild.id);
     return reply.status(204).send();
   });
@@ -180,6 +185,62 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
       world.emitDispatch('MESSAGE_CREATE', { ...message, guild_id: g.guild.id }, g.guild.id);
     }
     return { count, guild_id: g.guild.id, channel_id: channel.id };
+  });
+
+  // A seeded batch of every kind of guild event at once (the load generator's actions).
+  app.post('/_sim/load', (req) => {
+    const b = obj(req.body);
+    const events = Number(b.events ?? 1000);
+    if (!Number.isInteger(events) || events < 1 || events > 1_000_000) throw invalidForm('events', 'Must be an integer 1-1000000.');
+    const seed = Number(b.seed ?? 1);
+    if (!Number.isInteger(seed)) throw invalidForm('seed', 'Must be an integer.');
+    const kinds = runLoad(world, events, prng(seed));
+    return { events: Object.values(kinds).reduce((a, n) => a + n, 0), kinds };
+  });
+
+  // What users do that no bot REST route does: voice, presence, event interest.
+  app.post<{ Params: { g: string } }>('/_sim/guilds/:g/voice', (req, reply) => {
+    const g = guild(req.params.g);
+    const b = obj(req.body);
+    const m = member(g.guild.id, String(b.user_id ?? ''));
+    const channelId = b.channel_id === null ? null : str(b.channel_id, 'channel_id', { min: 1, max: 20 })!;
+    const type = channelId === null ? undefined : g.channels.get(channelId)?.type;
+    if (channelId !== null && type !== ChannelType.GuildVoice && type !== ChannelType.GuildStageVoice) throw invalidForm('channel_id', 'Must be a voice or stage channel of the guild, or null to leave.');
+    setVoiceState(world, g, m.user.id, channelId, { self_mute: b.self_mute === true, self_deaf: b.self_deaf === true });
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { g: string } }>('/_sim/guilds/:g/presences', (req, reply) => {
+    const g = guild(req.params.g);
+    const b = obj(req.body);
+    const m = member(g.guild.id, String(b.user_id ?? ''));
+    const statuses: PresenceUpdateReceiveStatus[] = [PresenceUpdateStatus.Online, PresenceUpdateStatus.Idle, PresenceUpdateStatus.DoNotDisturb, PresenceUpdateStatus.Offline];
+    const status = statuses.find((s) => s === b.status);
+    if (!status) throw invalidForm('status', 'Must be online, idle, dnd or offline.', 'BASE_TYPE_CHOICES');
+    setPresence(world, g, m.user.id, status);
+    return reply.status(204).send();
+  });
+
+  // Discord takes stickers as a multipart upload, which the sim's REST does not parse.
+  app.post<{ Params: { g: string } }>('/_sim/guilds/:g/stickers', (req, reply) => {
+    const g = guild(req.params.g);
+    const b = obj(req.body);
+    const m = member(g.guild.id, b.user_id === undefined ? g.guild.owner_id : String(b.user_id));
+    const sticker = createSticker(world, g, m.user.id, str(b.name, 'name', { min: 2, max: 30 })!, str(b.tags ?? 'sim', 'tags', { min: 2, max: 200 })!, str(b.description, 'description', { min: 2, max: 100, optional: true }) ?? null);
+    return reply.status(201).send(sticker);
+  });
+
+  // PUT marks a member interested in a scheduled event, DELETE takes it back.
+  app.route<{ Params: { g: string; e: string; u: string } }>({
+    method: ['PUT', 'DELETE'],
+    url: '/_sim/guilds/:g/scheduled-events/:e/users/:u',
+    handler: (req, reply) => {
+      const g = guild(req.params.g);
+      const event = g.scheduledEvents.get(req.params.e);
+      if (!event) throw new DiscordError(404, 10070, 'Unknown Guild Scheduled Event');
+      setEventInterest(world, g, event, member(g.guild.id, req.params.u).user.id, req.method === 'PUT');
+      return reply.status(204).send();
+    },
   });
 
   app.get('/_sim/commands', () => ({ global: world.globalCommands, guilds: Object.fromEntries(world.guildCommands) }));

@@ -19,7 +19,7 @@ import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '
 import type { ShardCounters, SimDispatch, SimWorldView } from './contract';
 import { IdentifyLimiter } from '../gateway/identify-limiter';
 import { payloadFor, routesTo } from './gateway-filter';
-import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from './gateway-guild-create';
+import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from '../gateway/guild-create';
 import { MemberRequestLimiter, memberChunks } from './gateway-members';
 
 export interface SimGatewayOptions {
@@ -58,7 +58,8 @@ interface Session {
   intents: number;
   largeThreshold: number;
   seq: number;
-  history: { s: number; t: string; d: unknown }[];
+  /** Sent dispatches as serialised then: a RESUME replays what was sent, not today's objects. */
+  history: { s: number; t: string; json: string }[];
   /** Attached to a live connection, or detached and resumable until a deadline. */
   link: { kind: 'attached'; conn: GatewayServerConnection } | { kind: 'detached'; resumableUntil: number };
 }
@@ -216,7 +217,7 @@ export class SimGateway implements ConnectionHandler {
     for (const e of session.history) {
       if (e.s <= seq) continue;
       counter.dispatched++;
-      conn.dispatch(e.t, e.d, e.s);
+      conn.dispatchJson(e.t, e.json, e.s);
     }
     this.send(session, 'RESUMED', null);
   }
@@ -265,14 +266,15 @@ export class SimGateway implements ConnectionHandler {
 
   private send(session: Session, t: string, d: unknown): void {
     session.seq++;
-    session.history.push({ s: session.seq, t, d });
+    const json = JSON.stringify(d);
+    session.history.push({ s: session.seq, t, json });
     if (session.history.length > this.opts.historyLimit) session.history.shift();
     const counter = this.counter(session.shardId);
     counter.last_seq = Math.max(counter.last_seq, session.seq);
     const conn = attachedConn(session);
     if (conn?.authenticated) {
       counter.dispatched++;
-      conn.dispatch(t, d, session.seq);
+      conn.dispatchJson(t, json, session.seq);
     }
   }
 

@@ -1,6 +1,6 @@
 // A deterministic world from (seed, guild count): guilds with every common channel type,
 // roles (an Administrator role, the bot's managed role), members, and message history.
-import type { APIChannel, APIRole, APIUser } from 'discord-api-types/v10';
+import { type APIChannel, type APIRole, type APIUser, type PresenceUpdateReceiveStatus, PresenceUpdateStatus } from 'discord-api-types/v10';
 import { P } from './permissions';
 import { prng, Snowflakes } from './snowflake';
 import { type SimGuild, SimWorld } from './world';
@@ -48,7 +48,10 @@ export function generateWorld({ seed, guilds, membersPerGuild = 12, messagesPerC
     for (const user of humans) {
       const memberRoles = user === owner ? [] : rand() < 0.3 ? [pick(roles).id] : [];
       addMember(g, user, memberRoles);
-      if (rand() < 0.5) g.presences.set(user.id, { user: { id: user.id }, status: pick(['online', 'idle', 'dnd'] as const), activities: [], since: null, afk: false } as never);
+      if (rand() < 0.5) {
+        const status = pick<PresenceUpdateReceiveStatus>([PresenceUpdateStatus.Online, PresenceUpdateStatus.Idle, PresenceUpdateStatus.DoNotDisturb]);
+        g.presences.set(user.id, { user: { id: user.id }, guild_id: g.guild.id, status, activities: [], client_status: { desktop: status } });
+      }
     }
     for (const channel of g.channels.values()) {
       if (channel.type !== 0 && channel.type !== 5) continue;
@@ -99,7 +102,8 @@ export function createGuild(world: SimWorld, { id, name, ownerId, idGen, populat
       joined_at: new Date(WORLD_TIME).toISOString(),
     } as unknown as SimGuild['guild'],
     channels: new Map(), roles: new Map(roles.map((r) => [r.id, r])), members: new Map(), messages: new Map(),
-    bans: new Map(), audit: [], presences: new Map(),
+    bans: new Map(), audit: [], presences: new Map(), voiceStates: new Map(), stageInstances: new Map(),
+    scheduledEvents: new Map(), scheduledEventUsers: new Map(), threadMembers: new Map(),
   };
   world.guilds.set(id, g);
   const owner = world.users.get(ownerId);
@@ -139,4 +143,7 @@ export function addMember(g: SimGuild, user: APIUser, roles: string[]): void {
     user, roles, nick: null, avatar: null, joined_at: new Date(WORLD_TIME).toISOString(), premium_since: null,
     deaf: false, mute: false, flags: 0, pending: false, communication_disabled_until: null,
   } as never);
+  // A member who left (kicked over REST, say) comes back offline and out of voice.
+  g.presences.delete(user.id);
+  g.voiceStates.delete(user.id);
 }

@@ -12,7 +12,12 @@ import { applicationRoutes } from './rest/application';
 import { channelRoutes, type SimWebhook } from './rest/channels';
 import { actor, DiscordError, type SimContext, sendError } from './rest/context';
 import { guildRoutes } from './rest/guilds';
+import { emojiRoutes } from './rest/emojis';
 import { oauth2Routes } from './rest/oauth2';
+import { scheduledEventRoutes } from './rest/scheduled-events';
+import { stageInstanceRoutes } from './rest/stage-instances';
+import { stickerRoutes } from './rest/stickers';
+import { threadRoutes } from './rest/threads';
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RestRateLimiter } from './rest/ratelimit';
 import { loadWorld } from './world-file';
 import type { SimWorld } from './world';
@@ -93,6 +98,7 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
     channelRoutes(api, ctx, webhooks);
     applicationRoutes(api, ctx, webhooks);
     oauth2Routes(api, ctx);
+    for (const routes of [emojiRoutes, stickerRoutes, threadRoutes, scheduledEventRoutes, stageInstanceRoutes]) routes(api, ctx);
   };
   for (const prefix of ['/api/v10', '/api/v9', '/api']) await app.register(rest, { prefix });
   await app.register(async (control) => {

@@ -5,15 +5,20 @@ import { EventEmitter } from 'node:events';
 import type {
   APIApplicationCommand,
   APIAuditLogEntry,
+  APIBaseVoiceState,
   APIChannel,
   APIGuild,
   APIGuildMember,
+  APIGuildScheduledEvent,
   APIMessage,
   APIRole,
+  APIStageInstance,
+  APIThreadChannel,
   APIUser,
   GatewayGuildCreateDispatchData,
   GatewayPresenceUpdateData,
   GatewayPresenceUpdateDispatchData,
+  ThreadChannelType,
 } from 'discord-api-types/v10';
 import { EVENT_INTENTS } from '../gateway/protocol';
 import type { SimDispatch, SimWorldView } from './contract';
@@ -32,8 +37,24 @@ export interface SimGuild {
   messages: Map<string, APIMessage[]>;
   bans: Map<string, { user: APIUser; reason: string | null }>;
   audit: APIAuditLogEntry[];
+  /** Online members' presences, as GUILD_CREATE lists them. */
   presences: Map<string, GatewayPresenceUpdateDispatchData>;
+  /** By user id: who is in which voice channel. */
+  voiceStates: Map<string, APIBaseVoiceState>;
+  /** By stage channel id. */
+  stageInstances: Map<string, APIStageInstance>;
+  scheduledEvents: Map<string, APIGuildScheduledEvent>;
+  /** Users interested in each scheduled event. */
+  scheduledEventUsers: Map<string, Set<string>>;
+  /** User ids in each thread (threads themselves are among `channels`). */
+  threadMembers: Map<string, Set<string>>;
 }
+
+type GuildCreateChannel = GatewayGuildCreateDispatchData['channels'][number];
+type GuildCreateThread = APIThreadChannel & { type: ThreadChannelType };
+const THREAD_TYPES: number[] = [10, 11, 12];
+const isThreadChannel = (c: APIChannel): c is GuildCreateThread => THREAD_TYPES.includes(c.type);
+const isGuildChannel = (c: APIChannel): c is GuildCreateChannel => 'guild_id' in c && !THREAD_TYPES.includes(c.type);
 
 export interface SimInteraction {
   id: string;
@@ -86,21 +107,27 @@ export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implemen
   guildCreate(guildId: string): GatewayGuildCreateDispatchData | undefined {
     const g = this.guilds.get(guildId);
     if (!g) return undefined;
+    const channels = [...g.channels.values()];
+    // Whatever path changed the guild, what it carries is consistent as on Discord: members hold
+    // only existing roles; presences and voice states are members'; threads have their parent.
+    const members = [...g.members.values()].map((m) => (m.roles.every((r) => g.roles.has(r)) ? m : { ...m, roles: m.roles.filter((r) => g.roles.has(r)) }));
     return {
       ...g.guild,
       roles: [...g.roles.values()],
       large: g.members.size > 250,
       unavailable: false,
       member_count: g.members.size,
-      members: [...g.members.values()],
-      channels: [...g.channels.values()].filter((c) => c.type !== 11 && c.type !== 12),
-      threads: [],
-      presences: [...g.presences.values()],
-      voice_states: [],
-      stage_instances: [],
-      guild_scheduled_events: [],
+      members,
+      channels: channels.filter(isGuildChannel),
+      // Active threads only: archived ones are fetched over REST.
+      threads: channels.filter(isThreadChannel).filter((t) => !t.thread_metadata?.archived && g.channels.has(t.parent_id ?? '')),
+      presences: [...g.presences.values()].filter((p) => g.members.has(p.user.id)),
+      voice_states: [...g.voiceStates.values()].filter((v) => g.members.has(v.user_id)),
+      stage_instances: [...g.stageInstances.values()],
+      guild_scheduled_events: [...g.scheduledEvents.values()],
+      // The sim has no soundboard.
       soundboard_sounds: [],
-    } as unknown as GatewayGuildCreateDispatchData;
+    };
   }
 
   members(guildId: string): APIGuildMember[] {
@@ -136,8 +163,13 @@ export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implemen
     const list = g.messages.get(message.channel_id) ?? [];
     list.push(message);
     g.messages.set(message.channel_id, list);
-    const channel = g.channels.get(message.channel_id) as { last_message_id?: string } | undefined;
-    if (channel) channel.last_message_id = message.id;
+    const channel = g.channels.get(message.channel_id);
+    if (channel && 'last_message_id' in channel) channel.last_message_id = message.id;
+    else if (channel) Object.assign(channel, { last_message_id: message.id });
+    if (channel && isThreadChannel(channel)) {
+      channel.message_count = (channel.message_count ?? 0) + 1;
+      channel.total_message_sent = (channel.total_message_sent ?? 0) + 1;
+    }
     const member = g.members.get(message.author.id);
     this.emitDispatch('MESSAGE_CREATE', { ...message, guild_id: g.guild.id, ...(member && !message.webhook_id ? { member: { ...member, user: undefined } } : {}) }, g.guild.id);
     return message;

@@ -6,7 +6,7 @@ import type { GatewayGuildCreateDispatchData } from 'discord-api-types/v10';
 import { EVENT_INTENTS, GatewayIntentBits as I, shardFor } from '../../internal/gateway/protocol';
 import type { SimDispatch } from '../../internal/sim/contract';
 import { payloadFor, routesTo } from '../../internal/sim/gateway-filter';
-import { guildCreateFor } from '../../internal/sim/gateway-guild-create';
+import { guildCreateFor } from '../../internal/gateway/guild-create';
 
 const BOT = '900';
 const guildId = '175928847299117063';

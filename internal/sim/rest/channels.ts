@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { APIMessage } from 'discord-api-types/v10';
 import type { FastifyInstance } from 'fastify';
 import { P } from '../permissions';
+import { isThreadType } from '../guild-entities';
+import { deleteThreadRoute, updateThreadRoute } from './threads';
 import { actor, body, channelOf, DiscordError, invalidForm, need, type SimContext, str, unknown } from './context';
 
 type Params = { channel: string; id: string };
@@ -31,6 +33,7 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
   app.patch<{ Params: Params }>('/channels/:channel', (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
+    if (isThreadType(channel.type)) return updateThreadRoute(ctx, req, channel.id);
     need(g, a.userId, P.ManageChannels, channel.id);
     const b = body(req);
     if (b.name !== undefined) str(b.name, 'name', { min: 1, max: 100 });
@@ -53,6 +56,7 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
   app.delete<{ Params: Params }>('/channels/:channel', (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
+    if (isThreadType(channel.type)) return deleteThreadRoute(ctx, req, channel.id);
     need(g, a.userId, P.ManageChannels, channel.id);
     g.channels.delete(channel.id);
     g.messages.delete(channel.id);

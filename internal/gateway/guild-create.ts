@@ -1,7 +1,7 @@
 // The GUILD_CREATE one session sees: Discord trims the world's full guild by intents and
 // by the session's large_threshold.
 import type { GatewayGuildCreateDispatchData } from 'discord-api-types/v10';
-import { GatewayIntentBits } from '../gateway/protocol';
+import { GatewayIntentBits } from './protocol';
 
 /** IDENTIFY's default `large_threshold`. */
 export const DEFAULT_LARGE_THRESHOLD = 50;
