@@ -6,6 +6,7 @@
 //   guild:<shard>:<guild>   hash: `base` -> the guild's own fields, `<list>:<id>` -> one entity
 //                           (channels:<id>, members:<user id>, voice_states:<user id>...)
 // An event writes only the entities it changed; a failed write is retried next tick.
+import { GatewayDispatchEvents, type GatewayGuildCreateDispatchData } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Change, GuildState } from './guild-state';
@@ -33,9 +34,25 @@ export class GuildStore {
         return fields as Record<string, string>;
       });
       this.state.restore(shard, JSON.parse(ready), guilds);
+      if (ids.length === 0) await this.migrateWholeGuilds(shard);
     }
     this.timer = setInterval(() => void this.flush(), this.tickMs);
     this.timer.unref();
+  }
+
+  /**
+   * Earlier versions kept whole guilds in `guilds:<shard>`. A proxy upgraded in place RESUMEs and
+   * gets no GUILD_CREATEs, so it reads them once, writes them per entity and drops the old hash.
+   */
+  private async migrateWholeGuilds(shard: number): Promise<void> {
+    const legacyKey = `${this.prefix}guilds:${shard}`;
+    const legacy = await this.redis.hvals(legacyKey);
+    if (legacy.length === 0) return;
+    for (const json of legacy) this.state.apply(shard, { t: GatewayDispatchEvents.GuildCreate, op: 0, s: 0, d: JSON.parse(json) as GatewayGuildCreateDispatchData });
+    await this.flush();
+    if ((await this.redis.scard(this.idsKey(shard))) === 0) return; // not written yet: keep the old hash
+    await this.redis.del(legacyKey);
+    this.logger.info({ shard, guilds: legacy.length }, 'moved persisted guilds to per-entity keys');
   }
 
   /** Writes what changed since the last flush; one flush at a time. */

@@ -121,6 +121,17 @@ describe('proxy guild state and store', () => {
     assertSame(world, await restore('a:'));
   });
 
+  it('moves the whole-guild hash of earlier versions to per-entity keys when it finds no others', async () => {
+    const { world, state } = connect(25);
+    runLoad(world, 300, prng(8));
+    // What an earlier proxy left: READY, and `guilds:<shard>` with one whole GUILD_CREATE per guild.
+    await redis.hset('c:ready', '0', JSON.stringify({ ...state.readyOf(0), guilds: [] }));
+    for (const id of world.guildIds()) await redis.hset('c:guilds:0', id, JSON.stringify(state.guildCreateFor(0, id, ALL)));
+    assertSame(world, await restore('c:'));
+    assert.equal(await redis.exists('c:guilds:0'), 0, 'the old hash is dropped once moved');
+    assertSame(world, await restore('c:'));
+  });
+
   it('retries a guild write that Redis refused, until it lands', async () => {
     const { world, state } = connect(23);
     const store = new GuildStore(redis, 'b:', state, silent, 20);
