@@ -16,6 +16,8 @@ interface Entry {
   t: string;
   json: string;
   at: number;
+  /** GUILD_CREATE (joined) or GUILD_DELETE without `unavailable` (left): what a session was told it holds. */
+  guild?: { id: string; left: boolean };
 }
 
 interface Session {
@@ -29,6 +31,10 @@ interface Session {
   conn: GatewayServerConnection | undefined;
   disconnectedAt: number;
   sends: number[];
+  /** Guilds this session was told it holds (READY, GUILD_CREATE, GUILD_DELETE). */
+  guilds: Set<string>;
+  /** The upstream session it mirrored was replaced: a RESUME replays what is left, then op 9. */
+  invalidated: boolean;
 }
 
 export interface DownstreamOptions {
@@ -58,6 +64,8 @@ export class Downstream implements ConnectionHandler {
   private readonly byShard = new Map<number, Set<Session>>();
   /** Events of a shard while no session was connected to it. */
   private readonly missed = new Map<number, Entry[]>();
+  /** Shards whose upstream session is confirmed (RESUMED or a fresh READY) since this start. */
+  private readonly confirmed = new Set<number>();
   private readonly memberNonces = new Map<string, { sessionId: string; nonce: string | undefined }>();
   private nonceCounter = 0;
   private readonly sweeper: NodeJS.Timeout;
@@ -77,10 +85,14 @@ export class Downstream implements ConnectionHandler {
 
   /** One upstream dispatch: to every session of its shard, or into the shard's missed buffer. */
   onUpstream(shardId: number, payload: GatewayDispatchPayload): void {
-    if (payload.t === 'READY' || payload.t === 'RESUMED') return;
+    if (payload.t === 'READY') this.upstreamReplaced(shardId);
+    if (payload.t === 'READY' || payload.t === 'RESUMED') {
+      this.confirmed.add(shardId);
+      return;
+    }
     const d = payload.d as { nonce?: string };
     if (payload.t === 'GUILD_MEMBERS_CHUNK' && d.nonce && this.memberNonces.has(d.nonce)) return this.deliverChunk(payload);
-    const entry: Entry = { t: payload.t, json: JSON.stringify(payload.d), at: Date.now() };
+    const entry: Entry = { t: payload.t, json: JSON.stringify(payload.d), at: Date.now(), guild: guildChange(payload) };
     const needs = EVENT_INTENTS[payload.t];
     let delivered = false;
     for (const session of this.byShard.get(shardId) ?? []) {
@@ -113,19 +125,19 @@ export class Downstream implements ConnectionHandler {
     conn.authenticated = true; // a second IDENTIFY while we wait is 4005
     void this.waitReady(shardId, conn).then((ready) => {
       if (!ready || !conn.open) return;
-      const session: Session = { id: randomBytes(16).toString('hex'), shardId, intents: d.intents as number, seq: 0, history: [], firstSeq: 1, conn, disconnectedAt: 0, sends: [] };
+      const guildIds = this.opts.guilds.guildIds(shardId);
+      const session: Session = { id: randomBytes(16).toString('hex'), shardId, intents: d.intents as number, seq: 0, history: [], firstSeq: 1, conn, disconnectedAt: 0, sends: [], guilds: new Set(guildIds), invalidated: false };
       this.sessions.set(session.id, session);
       let shardSessions = this.byShard.get(shardId);
       if (!shardSessions) this.byShard.set(shardId, (shardSessions = new Set()));
       shardSessions.add(session);
       conn.session = session;
       this.opts.metrics.sessions.inc();
-      const guildIds = this.opts.guilds.guildIds(shardId);
       this.push(session, { t: 'READY', at: Date.now(), json: JSON.stringify({ ...ready, guilds: guildIds.map((id) => ({ id, unavailable: true })), session_id: session.id, resume_gateway_url: this.opts.publicUrl, shard: [shardId, shardCount] }) });
       if (session.intents & GatewayIntentBits.Guilds) {
         for (const id of guildIds) {
           const guild = this.opts.guilds.guildCreate(shardId, id);
-          if (guild && !guild.unavailable) this.push(session, { t: 'GUILD_CREATE', at: Date.now(), json: JSON.stringify(guild) });
+          if (guild && !guild.unavailable) this.push(session, { t: 'GUILD_CREATE', at: Date.now(), json: JSON.stringify(guild), guild: { id, left: false } });
         }
       }
       // What the shard got while no bot held it, in order, after READY and the GUILD_CREATEs.
@@ -159,6 +171,7 @@ export class Downstream implements ConnectionHandler {
       const e = session.history[i]!;
       conn.dispatchJson(e.t, e.json, session.firstSeq + i);
     }
+    if (session.invalidated) return this.invalidate(session, conn);
     this.missed.delete(session.shardId);
     this.push(session, { t: 'RESUMED', json: 'null', at: Date.now() });
   }
@@ -210,6 +223,8 @@ export class Downstream implements ConnectionHandler {
   }
 
   private push(session: Session, entry: Entry): void {
+    if (entry.guild?.left) session.guilds.delete(entry.guild.id);
+    else if (entry.guild) session.guilds.add(entry.guild.id);
     session.seq++;
     session.history.push(entry);
     if (session.history.length > this.opts.bufferMaxEvents) {
@@ -235,7 +250,8 @@ export class Downstream implements ConnectionHandler {
   private async waitReady(shardId: number, conn: GatewayServerConnection) {
     const deadline = Date.now() + (this.opts.readyWaitMs ?? 30_000);
     while (conn.open) {
-      const ready = this.opts.guilds.readyOf(shardId);
+      // Persisted state is only served once the upstream session it came from is confirmed.
+      const ready = this.confirmed.has(shardId) ? this.opts.guilds.readyOf(shardId) : undefined;
       if (ready) return ready;
       if (Date.now() > deadline) {
         conn.close(4000, `Upstream shard ${shardId} is not ready; try again.`);
@@ -244,6 +260,35 @@ export class Downstream implements ConnectionHandler {
       await new Promise((r) => setTimeout(r, 100));
     }
     return undefined;
+  }
+
+  /**
+   * A fresh upstream READY replaced the shard's session (after INVALID_SESSION or a refused
+   * RESUME): every downstream session of the shard is told which of its guilds are gone, then
+   * gets op 9 so its library IDENTIFYs again and gets the new READY from us. The events kept
+   * for the shard belong to the old session.
+   */
+  private upstreamReplaced(shardId: number): void {
+    this.missed.delete(shardId);
+    const holds = new Set(this.opts.guilds.guildIds(shardId));
+    for (const session of [...(this.byShard.get(shardId) ?? [])]) {
+      if (session.intents & GatewayIntentBits.Guilds) {
+        for (const id of [...session.guilds]) {
+          if (!holds.has(id)) this.push(session, { t: 'GUILD_DELETE', json: JSON.stringify({ id }), at: Date.now(), guild: { id, left: true } });
+        }
+      }
+      this.byShard.get(shardId)?.delete(session);
+      if (session.conn?.authenticated) this.invalidate(session, session.conn);
+      else session.invalidated = true;
+    }
+  }
+
+  /** Ends a session whose upstream is gone: op 9 (not resumable) on a connection that stays open for IDENTIFY. */
+  private invalidate(session: Session, conn: GatewayServerConnection): void {
+    this.drop(session);
+    conn.session = undefined;
+    conn.authenticated = false;
+    conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
   }
 
   private drop(session: Session): void {
@@ -263,4 +308,11 @@ export class Downstream implements ConnectionHandler {
     }
     this.opts.metrics.buffered.set(this.stats().buffered);
   }
+}
+
+/** The guild a dispatch adds to or removes from its shard, as a bot sees it. */
+function guildChange(payload: GatewayDispatchPayload): Entry['guild'] {
+  if (payload.t === 'GUILD_CREATE') return { id: payload.d.id, left: false };
+  if (payload.t === 'GUILD_DELETE' && !payload.d.unavailable) return { id: payload.d.id, left: true };
+  return undefined;
 }
