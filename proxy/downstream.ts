@@ -4,7 +4,7 @@
 // session holds it, so a restarted bot loses nothing and never makes the proxy re-identify.
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
+import type { GatewayDispatchPayload, GatewayGuildMembersChunkDispatch, GatewayRateLimitedDispatch, GatewaySendPayload } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { ALL_INTENTS, EVENT_INTENTS, endsSession, GatewayIntentBits, GatewayOpcodes } from '../internal/gateway/protocol';
@@ -49,6 +49,10 @@ export interface DownstreamOptions {
   heartbeatIntervalMs?: number;
   /** How long an IDENTIFY waits for its upstream shard to be READY. */
   readyWaitMs?: number;
+  /** How long a member request's nonce waits for its chunks (or RATE_LIMITED). */
+  memberRequestTtlMs?: number;
+  /** A client whose unsent data passes this many bytes is closed (resumable) and must RESUME. */
+  clientSendQueueMaxBytes?: number;
   metrics: ProxyMetrics;
   logger: Logger;
 }
@@ -66,7 +70,10 @@ export class Downstream implements ConnectionHandler {
   private readonly missed = new Map<number, Entry[]>();
   /** Shards whose upstream session is confirmed (RESUMED or a fresh READY) since this start. */
   private readonly confirmed = new Set<number>();
-  private readonly memberNonces = new Map<string, { sessionId: string; nonce: string | undefined }>();
+  /** Our nonce of each member request forwarded upstream -> the asking session and its own nonce. */
+  private readonly memberNonces = new Map<string, { sessionId: string; nonce: string | undefined; at: number }>();
+  /** Marks the nonces this process issued: an answer carrying an expired one is nobody's. */
+  private readonly noncePrefix = randomBytes(4).toString('hex');
   private nonceCounter = 0;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -78,7 +85,7 @@ export class Downstream implements ConnectionHandler {
   attach(server: Server): void {
     server.on('upgrade', (request, socket, head) => {
       this.wss.handleUpgrade(request, socket, head, (ws) => {
-        new GatewayServerConnection(ws, request, this, { heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250, logger: this.opts.logger });
+        new GatewayServerConnection(ws, request, this, { heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250, maxBufferedBytes: this.opts.clientSendQueueMaxBytes, logger: this.opts.logger });
       });
     });
   }
@@ -90,8 +97,12 @@ export class Downstream implements ConnectionHandler {
       this.confirmed.add(shardId);
       return;
     }
-    const d = payload.d as { nonce?: string };
-    if (payload.t === 'GUILD_MEMBERS_CHUNK' && d.nonce && this.memberNonces.has(d.nonce)) return this.deliverChunk(payload);
+    if (payload.t === 'GUILD_MEMBERS_CHUNK' || payload.t === 'RATE_LIMITED') {
+      const nonce = payload.t === 'RATE_LIMITED' ? (payload.d.meta as { nonce?: string }).nonce : payload.d.nonce;
+      if (nonce?.startsWith(this.noncePrefix)) return this.answerMemberRequest(payload, nonce);
+      // Only member requests are rate limited, and those we forward carry our nonce.
+      if (payload.t === 'RATE_LIMITED') return;
+    }
     const entry: Entry = { t: payload.t, json: JSON.stringify(payload.d), at: Date.now(), guild: guildChange(payload) };
     const needs = EVENT_INTENTS[payload.t];
     let delivered = false;
@@ -190,8 +201,8 @@ export class Downstream implements ConnectionHandler {
     let payload = { op, d } as GatewaySendPayload;
     if (op === GatewayOpcodes.RequestGuildMembers) {
       const original = (d as { nonce?: unknown }).nonce;
-      const nonce = `p${(this.nonceCounter++).toString(36)}`;
-      this.memberNonces.set(nonce, { sessionId: session.id, nonce: typeof original === 'string' ? original : undefined });
+      const nonce = `${this.noncePrefix}.${(this.nonceCounter++).toString(36)}`;
+      this.memberNonces.set(nonce, { sessionId: session.id, nonce: typeof original === 'string' ? original : undefined, at: now });
       payload = { op, d: { ...d, nonce } } as GatewaySendPayload;
     }
     this.opts.send(session.shardId, payload).catch((err: Error) => this.opts.logger.warn({ err: err.message, shard: session.shardId }, 'forwarding a send upstream failed'));
@@ -205,7 +216,7 @@ export class Downstream implements ConnectionHandler {
     if (by === 'client' && endsSession(code)) this.drop(session);
   }
 
-  stats(): { sessions: number; connected: number; buffered: number } {
+  stats(): { sessions: number; connected: number; buffered: number; member_requests: number } {
     let buffered = 0;
     let connected = 0;
     for (const s of this.sessions.values()) {
@@ -213,7 +224,7 @@ export class Downstream implements ConnectionHandler {
       else buffered += s.history.length;
     }
     for (const list of this.missed.values()) buffered += list.length;
-    return { sessions: this.sessions.size, connected, buffered };
+    return { sessions: this.sessions.size, connected, buffered, member_requests: this.memberNonces.size };
   }
 
   async close(): Promise<void> {
@@ -237,14 +248,24 @@ export class Downstream implements ConnectionHandler {
     }
   }
 
-  private deliverChunk(payload: GatewayDispatchPayload): void {
-    const d = payload.d as { nonce: string; chunk_index: number; chunk_count: number };
-    const target = this.memberNonces.get(d.nonce)!;
-    if (d.chunk_index >= d.chunk_count - 1) this.memberNonces.delete(d.nonce);
+  /** A member chunk or RATE_LIMITED goes to the session that asked only, with its own nonce back. */
+  private answerMemberRequest(payload: GatewayGuildMembersChunkDispatch | GatewayRateLimitedDispatch, nonce: string): void {
+    const target = this.memberNonces.get(nonce);
+    if (!target) return; // expired
+    const last = payload.t === 'RATE_LIMITED' || payload.d.chunk_index >= payload.d.chunk_count - 1;
+    if (last) this.memberNonces.delete(nonce);
     const session = this.sessions.get(target.sessionId);
     if (!session) return;
-    const { nonce: _, ...rest } = d;
-    this.push(session, { t: payload.t, json: JSON.stringify(target.nonce === undefined ? rest : { ...rest, nonce: target.nonce }), at: Date.now() });
+    const own = target.nonce === undefined ? {} : { nonce: target.nonce };
+    let d: unknown;
+    if (payload.t === 'RATE_LIMITED') {
+      const { nonce: _, ...meta } = payload.d.meta as { nonce?: string };
+      d = { ...payload.d, meta: { ...meta, ...own } };
+    } else {
+      const { nonce: _, ...rest } = payload.d;
+      d = { ...rest, ...own };
+    }
+    this.push(session, { t: payload.t, json: JSON.stringify(d), at: Date.now() });
   }
 
   private async waitReady(shardId: number, conn: GatewayServerConnection) {
@@ -298,6 +319,8 @@ export class Downstream implements ConnectionHandler {
 
   /** Forgets sessions gone longer than the buffer age, and events older than it. */
   private sweep(): void {
+    const nonceCutoff = Date.now() - (this.opts.memberRequestTtlMs ?? 120_000);
+    for (const [nonce, request] of this.memberNonces) if (request.at < nonceCutoff) this.memberNonces.delete(nonce);
     const cutoff = Date.now() - this.opts.bufferMaxAgeMs;
     for (const s of this.sessions.values()) {
       if (!s.conn && s.disconnectedAt < cutoff) this.drop(s);

@@ -35,6 +35,8 @@ export interface ConnectionOptions {
   heartbeatIntervalMs: number;
   logger: Logger;
   sendLimit?: { count: number; windowMs: number };
+  /** A client that does not read is closed (4000, resumable) once this much waits to be sent. */
+  maxBufferedBytes?: number;
 }
 
 const CLIENT_OPS = new Set<number>([
@@ -100,16 +102,27 @@ export class GatewayServerConnection {
     if (!this.open) return;
     if (this.payloadCompress) {
       this.ws.send(deflatePayload(text));
+      this.checkBacklog();
       return;
     }
     if (!this.zlib) {
       this.ws.send(text);
+      this.checkBacklog();
       return;
     }
     void this.zlib.write(text).then(
-      (buf) => this.open && this.ws.send(buf),
+      (buf) => {
+        if (!this.open) return;
+        this.ws.send(buf);
+        this.checkBacklog();
+      },
       () => this.close(4000, 'compression failed'),
     );
+  }
+
+  private checkBacklog(): void {
+    const max = this.options.maxBufferedBytes;
+    if (max !== undefined && this.ws.bufferedAmount > max) this.close(4000, 'Send queue full: the client does not read; resume.');
   }
 
   dispatch(t: string, d: unknown, s: number): void {

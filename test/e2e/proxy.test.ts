@@ -172,8 +172,15 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
     const chunk = await asker.dispatch('GUILD_MEMBERS_CHUNK');
     assert.equal(chunk.d.nonce, 'mine');
     assert.ok(chunk.d.members.length > 0);
+    // Again within 30 s: Discord answers RATE_LIMITED (meta.nonce), to the asker only.
+    asker.send({ op: 8, d: { guild_id: guild.id, query: '', limit: 0, nonce: 'again' } });
+    const limited = await asker.dispatch('RATE_LIMITED');
+    assert.equal(limited.d.opcode, 8);
+    assert.deepEqual(limited.d.meta, { guild_id: guild.id, nonce: 'again' });
     await sleep(500);
-    assert.equal(other.frames.filter((f) => f.t === 'GUILD_MEMBERS_CHUNK').length, 0);
+    assert.equal(other.frames.filter((f) => f.t === 'GUILD_MEMBERS_CHUNK' || f.t === 'RATE_LIMITED').length, 0);
+    const pending = ((await (await fetch(`${proxyUrl}/shards`)).json()) as { downstream: { member_requests: number } }).downstream.member_requests;
+    assert.equal(pending, 0, 'answered member requests are forgotten');
     asker.close();
     other.close();
   });
