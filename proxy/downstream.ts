@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { GatewayDispatchPayload, GatewayGuildMembersChunkDispatch, GatewayRateLimitedDispatch, GatewaySendPayload } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { ALL_INTENTS, EVENT_INTENTS, endsSession, GatewayIntentBits, GatewayOpcodes } from '../internal/gateway/protocol';
+import { checkIntents, EVENT_INTENTS, endsSession, GatewayIntentBits, GatewayOpcodes, parseShard, PRIVILEGED_INTENTS } from '../internal/gateway/protocol';
 import { type ClosedBy, type ConnectionHandler, GatewayServerConnection } from '../internal/gateway/server-connection';
 import type { GuildState } from './guild-state';
 import type { ProxyMetrics } from './metrics';
@@ -62,8 +62,11 @@ const SHARD_SEND_BUDGET = 110;
 const SEND_WINDOW_MS = 60_000;
 
 export class Downstream implements ConnectionHandler {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 16 });
+  // Frames up to 1 MiB reach the connection, which closes those over 4096 bytes with 4002 as Discord does.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   private readonly sessions = new Map<string, Session>();
+  /** Every open connection, with or without a session: a shutdown closes them all. */
+  private readonly conns = new Set<GatewayServerConnection>();
   /** The same sessions by shard: the event path touches only its shard's. */
   private readonly byShard = new Map<number, Set<Session>>();
   /** Events of a shard while no session was connected to it. */
@@ -85,7 +88,8 @@ export class Downstream implements ConnectionHandler {
   attach(server: Server): void {
     server.on('upgrade', (request, socket, head) => {
       this.wss.handleUpgrade(request, socket, head, (ws) => {
-        new GatewayServerConnection(ws, request, this, { heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250, maxBufferedBytes: this.opts.clientSendQueueMaxBytes, logger: this.opts.logger });
+        const conn = new GatewayServerConnection(ws, request, this, { heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 41_250, maxBufferedBytes: this.opts.clientSendQueueMaxBytes, logger: this.opts.logger });
+        if (!conn.closeInfo) this.conns.add(conn); // a bad query closes it at once
       });
     });
   }
@@ -122,17 +126,17 @@ export class Downstream implements ConnectionHandler {
     }
   }
 
+  /** `raw` has IDENTIFY's shape (client-payloads.ts); here its meaning is checked. */
   identify(conn: GatewayServerConnection, raw: unknown): void {
-    const d = raw as { token?: unknown; intents?: unknown; shard?: unknown; properties?: unknown };
-    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.intents !== 'number') {
-      return conn.close(4002, 'Identify needs token, intents and properties.');
-    }
+    const d = raw as { token: string; intents: number; shard?: unknown };
     if (d.token.replace(/^Bot\s+/i, '') !== this.opts.token) return conn.close(4004, 'Authentication failed.');
-    const [shardId, shardCount] = Array.isArray(d.shard) ? (d.shard as unknown[]) : [0, 1];
-    if (typeof shardId !== 'number' || typeof shardCount !== 'number' || shardId < 0 || shardId >= shardCount) return conn.close(4010, 'Invalid shard.');
+    const shard = parseShard(d.shard);
+    if (!shard) return conn.close(4010, 'Invalid shard: send [shard_id, num_shards] with 0 <= shard_id < num_shards.');
+    const [shardId, shardCount] = shard;
     if (shardCount !== this.opts.shardCount) return conn.close(4011, `Sharding required: this proxy runs ${this.opts.shardCount} shards.`);
     if (!this.opts.shardIds.has(shardId)) return conn.close(4010, `Invalid shard: shard ${shardId} is not served by this proxy node.`);
-    if ((d.intents & ~ALL_INTENTS) !== 0) return conn.close(4013, 'Invalid intent(s).');
+    // Privileged intents are Discord's to refuse (the upstream session has what the bot may have).
+    if (checkIntents(d.intents, PRIVILEGED_INTENTS)) return conn.close(4013, 'Invalid intent(s).');
     conn.authenticated = true; // a second IDENTIFY while we wait is 4005
     void this.waitReady(shardId, conn).then((ready) => {
       if (!ready || !conn.open) return;
@@ -160,14 +164,12 @@ export class Downstream implements ConnectionHandler {
     });
   }
 
+  /** `raw` has RESUME's shape (client-payloads.ts). */
   resume(conn: GatewayServerConnection, raw: unknown): void {
-    const d = raw as { token?: unknown; session_id?: unknown; seq?: unknown };
-    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.session_id !== 'string') {
-      return conn.close(4002, 'Resume needs token, session_id and seq.');
-    }
+    const d = raw as { token: string; session_id: string; seq: number };
     if (d.token.replace(/^Bot\s+/i, '') !== this.opts.token) return conn.close(4004, 'Authentication failed.');
     const session = this.sessions.get(d.session_id);
-    const seq = typeof d.seq === 'number' ? d.seq : 0;
+    const seq = d.seq;
     if (!session || seq < session.firstSeq - 1) {
       conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
       return;
@@ -190,8 +192,8 @@ export class Downstream implements ConnectionHandler {
   command(conn: GatewayServerConnection, op: number, d: unknown): void {
     const session = conn.session as Session | undefined;
     if (!session) return; // IDENTIFY still waiting for the upstream READY
+    // Only payloads of a valid shape get here (client-payloads.ts): nothing invalid goes upstream.
     if (op !== GatewayOpcodes.PresenceUpdate && op !== GatewayOpcodes.VoiceStateUpdate && op !== GatewayOpcodes.RequestGuildMembers) return;
-    if (typeof d !== 'object' || d === null) return conn.close(4002, `Opcode ${op} needs an object.`);
     // A fair share of the upstream shard's send budget per connected session.
     const now = Date.now();
     session.sends = session.sends.filter((t) => now - t < SEND_WINDOW_MS);
@@ -203,12 +205,13 @@ export class Downstream implements ConnectionHandler {
       const original = (d as { nonce?: unknown }).nonce;
       const nonce = `${this.noncePrefix}.${(this.nonceCounter++).toString(36)}`;
       this.memberNonces.set(nonce, { sessionId: session.id, nonce: typeof original === 'string' ? original : undefined, at: now });
-      payload = { op, d: { ...d, nonce } } as GatewaySendPayload;
+      payload = { op, d: { ...(d as object), nonce } } as GatewaySendPayload;
     }
     this.opts.send(session.shardId, payload).catch((err: Error) => this.opts.logger.warn({ err: err.message, shard: session.shardId }, 'forwarding a send upstream failed'));
   }
 
   closed(conn: GatewayServerConnection, code: number, by: ClosedBy): void {
+    this.conns.delete(conn);
     const session = conn.session as Session | undefined;
     if (!session || session.conn !== conn) return;
     session.conn = undefined;
@@ -229,7 +232,9 @@ export class Downstream implements ConnectionHandler {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const s of this.sessions.values()) s.conn?.close(4000, 'Proxy shutting down; resume.');
+    // Connections without a session too (an IDENTIFY still waiting, one after op 9): the
+    // WebSocket server only closes once every client is gone.
+    for (const conn of this.conns) conn.close(4000, 'Proxy shutting down; resume.');
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
 

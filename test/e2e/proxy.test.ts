@@ -141,6 +141,11 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
       ['shard out of range', (c) => c.identify(DEFAULT_TOKEN, { shard: [7, 4] }), 4010],
       ['malformed frame', (c) => c.send('{{{'), 4002],
       ['unknown opcode', (c) => c.send({ op: 42, d: null }), 4001],
+      ['fractional intents', (c) => c.identify(DEFAULT_TOKEN, { shard: [0, 4], intents: 1.5 }), 4013],
+      ['intents past every bit', (c) => c.identify(DEFAULT_TOKEN, { shard: [0, 4], intents: 2 ** 53 }), 4013],
+      ['properties null', (c) => c.identify(DEFAULT_TOKEN, { shard: [0, 4], properties: null }), 4002],
+      ['a 100 KB frame', (c) => c.send({ op: 3, d: { pad: 'x'.repeat(100_000) } }), 4002],
+      ['resume with seq 0.5', (c) => c.send({ op: 6, d: { token: DEFAULT_TOKEN, session_id: 'x', seq: 0.5 } }), 4002],
     ];
     for (const [name, act, code] of cases) {
       const c = new RawGatewayClient(ws);
