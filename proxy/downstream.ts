@@ -202,9 +202,11 @@ export class Downstream implements ConnectionHandler {
     session.sends.push(now);
     let payload = { op, d } as GatewaySendPayload;
     if (op === GatewayOpcodes.RequestGuildMembers) {
-      const original = (d as { nonce?: unknown }).nonce;
+      const { guild_id: guildId, nonce: original } = d as { guild_id: string; nonce?: string };
+      // Discord ignores a guild the shard does not hold; so do we, before spending a nonce on it.
+      if (!this.opts.guilds.guildCreate(session.shardId, guildId)) return;
       const nonce = `${this.noncePrefix}.${(this.nonceCounter++).toString(36)}`;
-      this.memberNonces.set(nonce, { sessionId: session.id, nonce: typeof original === 'string' ? original : undefined, at: now });
+      this.memberNonces.set(nonce, { sessionId: session.id, nonce: original, at: now });
       payload = { op, d: { ...(d as object), nonce } } as GatewaySendPayload;
     }
     this.opts.send(session.shardId, payload).catch((err: Error) => this.opts.logger.warn({ err: err.message, shard: session.shardId }, 'forwarding a send upstream failed'));

@@ -184,8 +184,12 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
     assert.deepEqual(limited.d.meta, { guild_id: guild.id, nonce: 'again' });
     await sleep(500);
     assert.equal(other.frames.filter((f) => f.t === 'GUILD_MEMBERS_CHUNK' || f.t === 'RATE_LIMITED').length, 0);
+    // A guild of another shard: Discord ignores it, and the proxy keeps nothing for it.
+    const elsewhere = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string; shard: number }[]).find((g) => g.shard !== shard)!;
+    asker.send({ op: 8, d: { guild_id: elsewhere.id, user_ids: ['1'], nonce: 'elsewhere' } });
+    await sleep(500);
     const pending = ((await (await fetch(`${proxyUrl}/shards`)).json()) as { downstream: { member_requests: number } }).downstream.member_requests;
-    assert.equal(pending, 0, 'answered member requests are forgotten');
+    assert.equal(pending, 0, 'no member request is left waiting for an answer');
     asker.close();
     other.close();
   });
