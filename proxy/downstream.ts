@@ -47,10 +47,8 @@ export interface DownstreamOptions {
   bufferMaxEvents: number;
   bufferMaxAgeMs: number;
   heartbeatIntervalMs?: number;
-  /** How long an IDENTIFY waits for its upstream shard to be READY. */
+  /** How long an IDENTIFY waits for its upstream shard's session to be confirmed (RESUMED or READY). */
   readyWaitMs?: number;
-  /** How long a member request's nonce waits for its chunks (or RATE_LIMITED). */
-  memberRequestTtlMs?: number;
   /** A client whose unsent data passes this many bytes is closed (resumable) and must RESUME. */
   clientSendQueueMaxBytes?: number;
   metrics: ProxyMetrics;
@@ -60,6 +58,8 @@ export interface DownstreamOptions {
 /** Sends per 60 s that the downstream sessions of one shard share (Discord allows 120, keep headroom). */
 const SHARD_SEND_BUDGET = 110;
 const SEND_WINDOW_MS = 60_000;
+/** How long a member request waits for its chunks (or RATE_LIMITED) before it is forgotten. */
+const MEMBER_REQUEST_TTL_MS = 120_000;
 
 export class Downstream implements ConnectionHandler {
   // Frames up to 1 MiB reach the connection, which closes those over 4096 bytes with 4002 as Discord does.
@@ -141,7 +141,7 @@ export class Downstream implements ConnectionHandler {
     void this.waitReady(shardId, conn).then((ready) => {
       if (!ready || !conn.open) return;
       const guildIds = this.opts.guilds.guildIds(shardId);
-      const session: Session = { id: randomBytes(16).toString('hex'), shardId, intents: d.intents as number, seq: 0, history: [], firstSeq: 1, conn, disconnectedAt: 0, sends: [], guilds: new Set(guildIds), invalidated: false };
+      const session: Session = { id: randomBytes(16).toString('hex'), shardId, intents: d.intents, seq: 0, history: [], firstSeq: 1, conn, disconnectedAt: 0, sends: [], guilds: new Set(guildIds), invalidated: false };
       this.sessions.set(session.id, session);
       let shardSessions = this.byShard.get(shardId);
       if (!shardSessions) this.byShard.set(shardId, (shardSessions = new Set()));
@@ -326,7 +326,7 @@ export class Downstream implements ConnectionHandler {
 
   /** Forgets sessions gone longer than the buffer age, and events older than it. */
   private sweep(): void {
-    const nonceCutoff = Date.now() - (this.opts.memberRequestTtlMs ?? 120_000);
+    const nonceCutoff = Date.now() - MEMBER_REQUEST_TTL_MS;
     for (const [nonce, request] of this.memberNonces) if (request.at < nonceCutoff) this.memberNonces.delete(nonce);
     const cutoff = Date.now() - this.opts.bufferMaxAgeMs;
     for (const s of this.sessions.values()) {

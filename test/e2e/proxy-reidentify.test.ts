@@ -167,4 +167,27 @@ describe('proxy: a fresh upstream IDENTIFY brings bots to the new truth (#18)', 
     assert.equal(s['0']!.identifies, 1, 'shard 0: one upstream IDENTIFY');
     assert.equal(s['1']!.identifies, 1, 'shard 1: one upstream IDENTIFY');
   });
+
+  it('events kept while no bot held the shard belonged to the old upstream session: a new IDENTIFY does not get them', async () => {
+    await bot!.stop('SIGKILL');
+    bot = undefined;
+    for (const c of clients) c.close();
+    await waitUntil('no bot holds a shard', async () => ((await (await fetch(`${proxyUrl}/shards`)).json()) as { downstream: { connected: number } }).downstream.connected === 0);
+    await say('kept for the old session');
+    await waitUntil('the proxy kept it', async () => ((await (await fetch(`${proxyUrl}/shards`)).json()) as { downstream: { buffered: number } }).downstream.buffered > 0);
+
+    await sim.stop('SIGKILL');
+    sim = await startSim();
+    await waitUntil('shard re-identified upstream', async () => (await stats())[String(SHARD)]!.identifies === 1);
+    await waitUntil('upstream shards ready', shardsReady);
+
+    const client = rawClient();
+    await client.next((f) => f.op === 10);
+    client.identify(DEFAULT_TOKEN, { shard: [SHARD, 2] });
+    await client.dispatch('READY', 60_000);
+    await say('for the new session');
+    const msg = await client.dispatch('MESSAGE_CREATE', 30_000);
+    assert.equal(msg.d.content, 'for the new session', 'the old session\'s event was not replayed');
+    client.close();
+  });
 });
