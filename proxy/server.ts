@@ -50,6 +50,7 @@ export async function runProxy(config: Config): Promise<void> {
     publicUrl,
     bufferMaxEvents: config.proxy.buffer_max_events,
     bufferMaxAgeMs: config.proxy.buffer_max_age_seconds * 1000,
+    clientSendQueueMaxBytes: config.proxy.client_send_queue_max_bytes,
     metrics,
     logger,
   });

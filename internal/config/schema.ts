@@ -91,6 +91,8 @@ const proxy = z
     intents: int(0, 2 ** 31 - 1).default(3276799),
     buffer_max_events: int(0, 10_000_000).default(10_000),
     buffer_max_age_seconds: int(0, 86_400).default(300),
+    /** A bot connection that does not read is closed (resumable) once this many bytes wait for it. */
+    client_send_queue_max_bytes: int(1024, 2 ** 31 - 1).default(16 << 20),
     session_key_prefix: str().default('splashtail:proxy:'),
     amqp: z
       .object({

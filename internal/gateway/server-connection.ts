@@ -1,8 +1,9 @@
 // The server side of one gateway WebSocket, as Discord runs it: query checks (v=9/10 else
 // 4012, encoding=json only, compress=zlib-stream), HELLO, heartbeats and ACKs (4009 when
 // none comes within 1.5 intervals), the 120-sends-per-60-s budget (4008), the 4096-byte
-// client payload limit and decode errors (4002), unknown opcodes (4001), commands before
-// authentication (4003) and a second IDENTIFY/RESUME (4005).
+// client payload limit, decode errors and payloads of the wrong shape (4002, see
+// client-payloads.ts), unknown opcodes (4001), commands before authentication (4003), no
+// IDENTIFY or RESUME within two heartbeat intervals (4003) and a second IDENTIFY/RESUME (4005).
 // What a session means (IDENTIFY, RESUME, presence, voice, member requests) is left to a
 // ConnectionHandler, so the sim and the proxy's downstream server share everything below
 // the session. Usage: `new GatewayServerConnection(ws, request, handler, {heartbeatIntervalMs,
@@ -12,6 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import { sendProblem } from './client-payloads';
 import { GatewayOpcodes, type GatewayFrame, MAX_CLIENT_PAYLOAD_BYTES, SEND_LIMIT } from './protocol';
 import { deflatePayload, ZlibStreamWriter } from './zlib-stream';
 
@@ -35,6 +37,8 @@ export interface ConnectionOptions {
   heartbeatIntervalMs: number;
   logger: Logger;
   sendLimit?: { count: number; windowMs: number };
+  /** A client that does not read is closed (4000, resumable) once this much waits to be sent. */
+  maxBufferedBytes?: number;
 }
 
 const CLIENT_OPS = new Set<number>([
@@ -47,8 +51,9 @@ const CLIENT_OPS = new Set<number>([
 ]);
 
 export class GatewayServerConnection {
-  /** Set by the handler once IDENTIFY or RESUME succeeded. */
-  authenticated = false;
+  private isAuthenticated = false;
+  /** Closes a connection that holds no session for two heartbeat intervals. */
+  private identifyTimer: NodeJS.Timeout | undefined;
   /** Owner's data (the session this connection serves). */
   session: unknown;
   readonly compress: boolean;
@@ -86,6 +91,18 @@ export class GatewayServerConnection {
     }
     this.send({ op: GatewayOpcodes.Hello, d: { heartbeat_interval: options.heartbeatIntervalMs }, s: null, t: null });
     this.armHeartbeatDeadline();
+    this.armIdentifyDeadline();
+  }
+
+  /** Set by the handler once IDENTIFY or RESUME succeeded, cleared when it ends the session (op 9). */
+  get authenticated(): boolean {
+    return this.isAuthenticated;
+  }
+
+  set authenticated(value: boolean) {
+    this.isAuthenticated = value;
+    clearTimeout(this.identifyTimer);
+    if (!value && this.closedWith === undefined) this.armIdentifyDeadline();
   }
 
   get open(): boolean {
@@ -100,16 +117,27 @@ export class GatewayServerConnection {
     if (!this.open) return;
     if (this.payloadCompress) {
       this.ws.send(deflatePayload(text));
+      this.checkBacklog();
       return;
     }
     if (!this.zlib) {
       this.ws.send(text);
+      this.checkBacklog();
       return;
     }
     void this.zlib.write(text).then(
-      (buf) => this.open && this.ws.send(buf),
+      (buf) => {
+        if (!this.open) return;
+        this.ws.send(buf);
+        this.checkBacklog();
+      },
       () => this.close(4000, 'compression failed'),
     );
+  }
+
+  private checkBacklog(): void {
+    const max = this.options.maxBufferedBytes;
+    if (max !== undefined && this.ws.bufferedAmount > max) this.close(4000, 'Send queue full: the client does not read; resume.');
   }
 
   dispatch(t: string, d: unknown, s: number): void {
@@ -148,6 +176,7 @@ export class GatewayServerConnection {
     if (this.closeInfo) return;
     this.closeInfo = { code, reason, by };
     clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.identifyTimer);
     this.zlib?.close();
     this.options.logger.debug({ code, reason, by }, 'gateway connection closed');
     this.handler.closed(this, code, by);
@@ -158,6 +187,12 @@ export class GatewayServerConnection {
     // The first beat comes after interval * jitter; allow half an interval of slack.
     this.heartbeatTimer = setTimeout(() => this.close(4009, 'Session timed out.'), this.options.heartbeatIntervalMs * 1.5);
     this.heartbeatTimer.unref();
+  }
+
+  private armIdentifyDeadline(): void {
+    // Two intervals: a client silent altogether gets the heartbeat deadline (4009) first.
+    this.identifyTimer = setTimeout(() => this.close(4003, 'Not authenticated: no IDENTIFY or RESUME.'), this.options.heartbeatIntervalMs * 2);
+    this.identifyTimer.unref();
   }
 
   private receive(data: RawData, isBinary: boolean): void {
@@ -183,6 +218,10 @@ export class GatewayServerConnection {
     }
     const { op, d } = frame;
     if (!CLIENT_OPS.has(op)) return this.close(4001, `Unknown opcode ${op}.`);
+    const isCommand = op !== GatewayOpcodes.Heartbeat && op !== GatewayOpcodes.Identify && op !== GatewayOpcodes.Resume;
+    if (isCommand && !this.authenticated) return this.close(4003, 'Not authenticated.');
+    const problem = sendProblem(op, d);
+    if (problem) return this.close(4002, problem);
     if (op === GatewayOpcodes.Heartbeat) {
       this.armHeartbeatDeadline();
       this.send({ op: GatewayOpcodes.HeartbeatAck, d: null, s: null, t: null });
@@ -198,7 +237,6 @@ export class GatewayServerConnection {
         if (this.authenticated) return this.close(4005, 'Already authenticated.');
         return this.handler.resume(this, d);
       }
-      if (!this.authenticated) return this.close(4003, 'Not authenticated.');
       this.handler.command(this, op, d);
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message, op }, 'gateway payload rejected');

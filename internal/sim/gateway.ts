@@ -139,15 +139,10 @@ export class SimGateway implements ConnectionHandler {
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
 
+  /** `raw` has IDENTIFY's shape (checked in gateway/client-payloads.ts); here its meaning is checked. */
   identify(conn: GatewayServerConnection, raw: unknown): void {
-    const d = raw as { token?: unknown; intents?: unknown; shard?: unknown; large_threshold?: unknown; properties?: unknown };
-    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.intents !== 'number' || typeof d.properties !== 'object') {
-      return conn.close(4002, 'Identify needs token, intents and properties.');
-    }
+    const d = raw as { token: string; intents: number; shard?: unknown; large_threshold?: number };
     const threshold = d.large_threshold;
-    if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 50 || threshold > 250)) {
-      return conn.close(4002, 'large_threshold must be an integer from 50 to 250.');
-    }
     if (d.token.replace(/^Bot\s+/i, '') !== this.opts.world.token) return conn.close(4004, 'Authentication failed.');
     const shard = parseShard(d.shard);
     if (!shard) return conn.close(4010, 'Invalid shard: send [shard_id, num_shards] with 0 <= shard_id < num_shards.');
@@ -163,7 +158,7 @@ export class SimGateway implements ConnectionHandler {
       return;
     }
 
-    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, largeThreshold: (threshold as number | undefined) ?? DEFAULT_LARGE_THRESHOLD, seq: 0, history: [], link: { kind: 'attached', conn } };
+    const session: Session = { id: randomBytes(16).toString('hex'), shardId, shardCount, intents: d.intents, largeThreshold: threshold ?? DEFAULT_LARGE_THRESHOLD, seq: 0, history: [], link: { kind: 'attached', conn } };
     this.sessions.set(session.id, session);
     conn.session = session;
     conn.authenticated = true;
@@ -192,14 +187,12 @@ export class SimGateway implements ConnectionHandler {
     if (typeof presence === 'object' && presence !== null && typeof presence.status === 'string') world.setBotPresence(presence as never);
   }
 
+  /** `raw` has RESUME's shape (gateway/client-payloads.ts). */
   resume(conn: GatewayServerConnection, raw: unknown): void {
-    const d = raw as { token?: unknown; session_id?: unknown; seq?: unknown };
-    if (typeof d !== 'object' || d === null || typeof d.token !== 'string' || typeof d.session_id !== 'string') {
-      return conn.close(4002, 'Resume needs token, session_id and seq.');
-    }
+    const d = raw as { token: string; session_id: string; seq: number };
     if (d.token.replace(/^Bot\s+/i, '') !== this.opts.world.token) return conn.close(4004, 'Authentication failed.');
     const session = this.sessions.get(d.session_id);
-    const seq = typeof d.seq === 'number' ? d.seq : 0;
+    const seq = d.seq;
     const oldest = session?.history[0]?.s ?? (session ? session.seq + 1 : 0);
     if (!session || seq < oldest - 1) {
       conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
@@ -224,10 +217,8 @@ export class SimGateway implements ConnectionHandler {
 
   command(conn: GatewayServerConnection, op: number, d: unknown): void {
     const session = conn.session as Session;
+    // Payloads have their op's shape here (gateway/client-payloads.ts).
     if (op === GatewayOpcodes.PresenceUpdate) {
-      if (typeof d !== 'object' || d === null || typeof (d as { status?: unknown }).status !== 'string') {
-        return conn.close(4002, 'Presence update needs a status.');
-      }
       this.opts.world.setBotPresence(d as never);
       return;
     }

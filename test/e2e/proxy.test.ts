@@ -141,6 +141,11 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
       ['shard out of range', (c) => c.identify(DEFAULT_TOKEN, { shard: [7, 4] }), 4010],
       ['malformed frame', (c) => c.send('{{{'), 4002],
       ['unknown opcode', (c) => c.send({ op: 42, d: null }), 4001],
+      ['fractional intents', (c) => c.identify(DEFAULT_TOKEN, { shard: [0, 4], intents: 1.5 }), 4013],
+      ['intents past every bit', (c) => c.identify(DEFAULT_TOKEN, { shard: [0, 4], intents: 2 ** 53 }), 4013],
+      ['properties null', (c) => c.identify(DEFAULT_TOKEN, { shard: [0, 4], properties: null }), 4002],
+      ['a 100 KB frame', (c) => c.send({ op: 3, d: { pad: 'x'.repeat(100_000) } }), 4002],
+      ['resume with seq 0.5', (c) => c.send({ op: 6, d: { token: DEFAULT_TOKEN, session_id: 'x', seq: 0.5 } }), 4002],
     ];
     for (const [name, act, code] of cases) {
       const c = new RawGatewayClient(ws);
@@ -172,8 +177,19 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
     const chunk = await asker.dispatch('GUILD_MEMBERS_CHUNK');
     assert.equal(chunk.d.nonce, 'mine');
     assert.ok(chunk.d.members.length > 0);
+    // Again within 30 s: Discord answers RATE_LIMITED (meta.nonce), to the asker only.
+    asker.send({ op: 8, d: { guild_id: guild.id, query: '', limit: 0, nonce: 'again' } });
+    const limited = await asker.dispatch('RATE_LIMITED');
+    assert.equal(limited.d.opcode, 8);
+    assert.deepEqual(limited.d.meta, { guild_id: guild.id, nonce: 'again' });
     await sleep(500);
-    assert.equal(other.frames.filter((f) => f.t === 'GUILD_MEMBERS_CHUNK').length, 0);
+    assert.equal(other.frames.filter((f) => f.t === 'GUILD_MEMBERS_CHUNK' || f.t === 'RATE_LIMITED').length, 0);
+    // A guild of another shard: Discord ignores it, and the proxy keeps nothing for it.
+    const elsewhere = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string; shard: number }[]).find((g) => g.shard !== shard)!;
+    asker.send({ op: 8, d: { guild_id: elsewhere.id, user_ids: ['1'], nonce: 'elsewhere' } });
+    await sleep(500);
+    const pending = ((await (await fetch(`${proxyUrl}/shards`)).json()) as { downstream: { member_requests: number } }).downstream.member_requests;
+    assert.equal(pending, 0, 'no member request is left waiting for an answer');
     asker.close();
     other.close();
   });

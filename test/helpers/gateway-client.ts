@@ -99,6 +99,15 @@ export class RawGatewayClient {
     this.send({ op: 2, d: { token, intents: 513, properties: { os: 'linux', browser: 'test', device: 'test' }, ...extra } });
   }
 
+  /** Stops reading from the socket (a client that does not keep up); `resume()` reads again. */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   close(code = 1000): void {
     this.ws.close(code);
   }

@@ -1,6 +1,6 @@
 // GatewayServerConnection on its own (the piece the sim and the proxy share), behind a
 // real HTTP server with a minimal handler: who closed and why, server-requested
-// heartbeats, query checks and a handler that throws.
+// heartbeats, query checks, payload shapes, the identify deadline and a handler that throws.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,8 @@ describe('GatewayServerConnection', () => {
   const wss = new WebSocketServer({ noServer: true });
   const conns: GatewayServerConnection[] = [];
   const closedCalls: { code: number; by: ClosedBy }[] = [];
+  const commands: number[] = [];
+  const RESUME = { op: 6, d: { token: 't', session_id: 's', seq: 0 } };
   const clients: RawGatewayClient[] = [];
   const handler: ConnectionHandler = {
     identify(conn, d) {
@@ -28,6 +30,7 @@ describe('GatewayServerConnection', () => {
       conn.dispatch('RESUMED', null, 2);
     },
     command(conn, op, d) {
+      commands.push(op);
       conn.dispatch('ECHO', { op, d }, 3);
     },
     closed(_conn, code, by) {
@@ -111,18 +114,20 @@ describe('GatewayServerConnection', () => {
     assert.equal((await b.closed).code, 4002);
 
     const c = await client();
-    c.send({ op: 6, d: {} });
+    c.send(RESUME);
     await c.dispatch('RESUMED');
-    c.send({ op: 4, d: { guild_id: '1' } });
-    assert.deepEqual((await c.dispatch('ECHO')).d, { op: 4, d: { guild_id: '1' } });
-    c.send({ op: 6, d: {} });
+    const voice = { guild_id: '1', channel_id: null, self_mute: false, self_deaf: false };
+    c.send({ op: 4, d: voice });
+    assert.deepEqual((await c.dispatch('ECHO')).d, { op: 4, d: voice });
+    c.send(RESUME);
     assert.equal((await c.closed).code, 4005);
   });
 
   it('allows exactly 120 sends per 60 s; the 121st closes 4008', async () => {
     const c = await client();
-    for (let i = 0; i < 120; i++) c.send({ op: 1, d: null });
-    await c.next(() => c.frames.filter((f) => f.op === 11).length === 120);
+    c.send(RESUME);
+    for (let i = 0; i < 119; i++) c.send({ op: 1, d: null });
+    await c.next(() => c.frames.filter((f) => f.op === 11).length === 119);
     c.send({ op: 1, d: null });
     assert.equal((await c.closed).code, 4008);
   });
@@ -130,8 +135,56 @@ describe('GatewayServerConnection', () => {
   it('closes 4009 when no heartbeat arrives within 1.5 intervals', async () => {
     const c = await client();
     const started = Date.now();
+    c.send(RESUME);
     assert.equal((await c.closed).code, 4009);
     const took = Date.now() - started;
     assert.ok(took >= 1_100 && took < 3_000, `closed after ${took} ms`);
+  });
+
+  it('closes 4003 a connection that heartbeats but never IDENTIFYs or RESUMEs', async () => {
+    const c = await client();
+    const beat = setInterval(() => c.send({ op: 1, d: null }), 200);
+    const closed = await c.closed;
+    clearInterval(beat);
+    assert.equal(closed.code, 4003);
+    assert.match(closed.reason, /IDENTIFY/);
+    assert.ok(c.frames.filter((f) => f.op === 11).length >= 2, 'heartbeats were answered meanwhile');
+  });
+
+  it('closes 4002 on a payload of the wrong shape for its op; the handler never sees it', async () => {
+    const presence = { since: null, activities: [], status: 'online', afk: false };
+    const cases: [string, unknown, boolean][] = [
+      ['op 8 without guild_id', { op: 8, d: {} }, true],
+      ['op 8 query without limit', { op: 8, d: { guild_id: '1', query: '' } }, true],
+      ['op 8 with 101 user_ids', { op: 8, d: { guild_id: '1', user_ids: Array.from({ length: 101 }, (_, i) => String(i)) } }, true],
+      ['op 3 with a bad status', { op: 3, d: { ...presence, status: 'away' } }, true],
+      ['op 3 without afk', { op: 3, d: { since: null, activities: [], status: 'online' } }, true],
+      ['op 3 with activities null', { op: 3, d: { ...presence, activities: null } }, true],
+      ['op 4 without self_deaf', { op: 4, d: { guild_id: '1', channel_id: null, self_mute: false } }, true],
+      ['op 1 with a string', { op: 1, d: 'x' }, false],
+      ['op 6 with seq 0.5', { op: 6, d: { token: 't', session_id: 's', seq: 0.5 } }, false],
+      ['op 2 with properties null', { op: 2, d: { token: 't', intents: 1, properties: null } }, false],
+      ['op 2 with intents as a string', { op: 2, d: { token: 't', intents: '1', properties: {} } }, false],
+      ['op 2 with large_threshold 10', { op: 2, d: { token: 't', intents: 1, properties: {}, large_threshold: 10 } }, false],
+      ['op 2 with a bad presence', { op: 2, d: { token: 't', intents: 1, properties: {}, presence: { status: 1 } } }, false],
+    ];
+    const before = commands.length;
+    for (const [name, frame, authenticate] of cases) {
+      const c = await client();
+      if (authenticate) {
+        c.send(RESUME);
+        await c.dispatch('RESUMED');
+      }
+      c.send(frame);
+      assert.equal((await c.closed).code, 4002, name);
+    }
+    assert.equal(commands.length, before, 'no invalid command reached the handler');
+    const ok = await client();
+    ok.send(RESUME);
+    await ok.dispatch('RESUMED');
+    ok.send({ op: 8, d: { guild_id: '1', query: '', limit: 0, nonce: 'n' } });
+    ok.send({ op: 3, d: { ...presence, activities: [{ name: 'x', type: 0 }] } });
+    await ok.next(() => ok.frames.filter((f) => f.t === 'ECHO').length === 2);
+    ok.close();
   });
 });
