@@ -9,7 +9,8 @@ type Obj = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isUint = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-const isSnowflake = (v: unknown) => typeof v === 'string' && /^\d{1,20}$/.test(v);
+// Libraries send snowflakes as strings (discord.js) or numbers (discord.py); Discord takes both.
+const isSnowflake = (v: unknown) => (typeof v === 'string' && /^\d{1,20}$/.test(v)) || isUint(v);
 const PRESENCE_STATUSES = new Set(['online', 'dnd', 'idle', 'invisible', 'offline']);
 
 /** Why `d` is not a valid payload for client opcode `op`, or undefined when it is. */
@@ -70,4 +71,29 @@ function memberRequestProblem(d: unknown): string | undefined {
   if (d.presences !== undefined && typeof d.presences !== 'boolean') return 'Request guild members presences must be a boolean.';
   if (d.nonce !== undefined && typeof d.nonce !== 'string') return 'Request guild members nonce must be a string.';
   return undefined;
+}
+
+/**
+ * JSON.parse of a client frame that keeps integers too big for a double (snowflakes sent as
+ * numbers) exact, as strings, so what the proxy forwards names the same guild or user.
+ */
+export function parseClientFrame(text: string): unknown {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c >= '0' && c <= '9') {
+      let end = i;
+      while (end < text.length && text[end]! >= '0' && text[end]! <= '9') end++;
+      const next = text[end];
+      if (end - i > 15 && next !== '.' && next !== 'e' && next !== 'E' && text[i - 1] !== '-') {
+        out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
+        from = end;
+      }
+      i = end - 1;
+    }
+  }
+  return JSON.parse(out + text.slice(from));
 }

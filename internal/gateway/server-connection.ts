@@ -13,7 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { sendProblem } from './client-payloads';
+import { parseClientFrame, sendProblem } from './client-payloads';
 import { GatewayOpcodes, type GatewayFrame, MAX_CLIENT_PAYLOAD_BYTES, SEND_LIMIT } from './protocol';
 import { deflatePayload, ZlibStreamWriter } from './zlib-stream';
 
@@ -209,7 +209,7 @@ export class GatewayServerConnection {
 
     let frame: { op?: unknown; d?: unknown };
     try {
-      frame = JSON.parse(buf.toString('utf8'));
+      frame = parseClientFrame(buf.toString('utf8')) as typeof frame;
     } catch {
       return this.close(4002, 'Error while decoding payload.');
     }

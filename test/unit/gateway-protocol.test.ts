@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { constants, createInflate, inflateSync } from 'node:zlib';
+import { parseClientFrame, sendProblem } from '../../internal/gateway/client-payloads';
 import { IdentifyLimiter } from '../../internal/gateway/identify-limiter';
 import {
   checkIntents,
@@ -125,5 +126,19 @@ describe('zlib-stream', () => {
   it('compresses a single payload for IDENTIFY compress: true', () => {
     const text = JSON.stringify({ op: 0, d: { a: 'b'.repeat(1000) } });
     assert.equal(inflateSync(deflatePayload(text)).toString(), text);
+  });
+});
+
+describe('client frames with numeric snowflakes (discord.py sends them)', () => {
+  it('keeps an integer too big for a double exact, as a string, and only outside strings', () => {
+    const frame = parseClientFrame('{"op":8,"d":{"guild_id":1234567890123456789,"query":"a\\":1234567890123456789","limit":0,"x":[1.5,1e5]}}');
+    assert.deepEqual(frame, { op: 8, d: { guild_id: '1234567890123456789', query: 'a":1234567890123456789', limit: 0, x: [1.5, 100000] } });
+  });
+
+  it('accepts a numeric snowflake where Discord does', () => {
+    const d = parseClientFrame('{"guild_id":1234567890123456789,"channel_id":null,"self_mute":false,"self_deaf":false}');
+    assert.equal(sendProblem(4, d), undefined);
+    assert.equal(sendProblem(8, parseClientFrame('{"guild_id":81384788765712384,"query":"","limit":0}')), undefined);
+    assert.match(sendProblem(8, { guild_id: -1, query: '', limit: 0 }) ?? '', /guild_id/);
   });
 });
