@@ -139,6 +139,7 @@ describe('client frames with numeric snowflakes (discord.py sends them)', () => 
     const d = parseClientFrame('{"guild_id":1234567890123456789,"channel_id":null,"self_mute":false,"self_deaf":false}');
     assert.equal(sendProblem(4, d), undefined);
     assert.equal(sendProblem(8, parseClientFrame('{"guild_id":81384788765712384,"query":"","limit":0}')), undefined);
+    assert.equal(sendProblem(8, { guild_id: 4177198342314, query: '', limit: 0 }), undefined);
     assert.match(sendProblem(8, { guild_id: -1, query: '', limit: 0 }) ?? '', /guild_id/);
   });
 });
