@@ -69,7 +69,6 @@ export class ClusterProcess {
   lastAnswerAt: number | undefined;
   lastDiag: DiagReply | undefined;
   private done = false;
-  private readonly pending = new Set<string>();
 
   constructor(
     readonly child: ChildProcess,
@@ -100,16 +99,9 @@ export class ClusterProcess {
     return !this.done;
   }
 
-  /** Sends a diag ping; the answer (matched by nonce) updates lastAnswerAt and lastDiag. */
+  /** Sends a diag ping; the answer updates lastAnswerAt and lastDiag. */
   ping(): void {
-    if (!this.child.connected) return;
-    const nonce = randomUUID();
-    // Only the last few pings count: a late answer to an old one still proves the process lives.
-    if (this.pending.size >= 8) this.pending.delete(this.pending.values().next().value!);
-    this.pending.add(nonce);
-    this.child.send({ id: this.clusterId, nonce, diag: true }, (err) => {
-      if (err) this.pending.delete(nonce);
-    });
+    if (this.child.connected) this.child.send({ id: this.clusterId, nonce: randomUUID(), diag: true }, () => {});
   }
 
   private receive(value: unknown, events: ClusterProcessEvents): void {
@@ -119,7 +111,8 @@ export class ClusterProcess {
     if (message.scope === 'launcher' && message.action === 'diag') {
       const reply = parseDiagReply(message.output);
       if ('error' in reply) return events.onInvalid?.(reply.error);
-      if (!this.pending.delete(reply.nonce) || (reply.id !== undefined && reply.id !== this.clusterId)) return;
+      // The channel is this child's alone: any answer (to any of our pings) is its own.
+      if (reply.id !== undefined && reply.id !== this.clusterId) return;
       this.lastAnswerAt = Date.now();
       this.lastDiag = reply;
       return;

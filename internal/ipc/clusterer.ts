@@ -68,8 +68,8 @@ export interface ClusterStatus {
   quarantined: QuarantinedGuild[];
 }
 
-/** Until its first diag answer a new process gets at least this long (it has to boot and subscribe). */
-const STARTUP_ALLOWANCE_MS = 10_000;
+/** Until its first diag answer a new process gets at least this long (loading the bundle takes over 10 s on a loaded machine). */
+const STARTUP_ALLOWANCE_MS = 30_000;
 
 export class Clusterer {
   private clusters: Cluster[] = [];

@@ -15,6 +15,8 @@ interface Status {
   state: string;
   pid: number | null;
   restarts: number;
+  started_at: string | null;
+  ready_at: string | null;
 }
 
 const SECRET = 'test-iserver-secret-0123456789abcdefghij';
@@ -107,6 +109,8 @@ describe('clusters through a 60 s Redis outage (private Redis, sim -> proxy -> c
   });
 
   after(async () => {
+    const pids = web ? ((await statuses().catch(() => [])) as Status[]).map((c) => c.pid) : [];
+    for (const pid of pids) if (pid) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
     await web?.stop();
     await proxy?.stop();
     await sim?.stop();
@@ -133,7 +137,8 @@ describe('clusters through a 60 s Redis outage (private Redis, sim -> proxy -> c
       await sleep(2_000);
     }
     await redis.start();
-    assert.deepEqual(changes, [], 'no cluster left "up" or changed pid during the outage');
+    const why = web.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l) && !/redis error|reconnecting/.test(l)).slice(-15).join('\n');
+    assert.deepEqual(changes, [], `no cluster left "up" or changed pid during the outage; warnings:\n${why}`);
     // IPC requests fail fast while Redis is down: /stats answers from this cluster alone.
     assert.match(stats!, /the clusterer did not answer/);
 
@@ -164,5 +169,37 @@ describe('clusters through a 60 s Redis outage (private Redis, sim -> proxy -> c
     assert.deepEqual(afterOutage.map((c) => c.pid), pids, 'same cluster processes');
     assert.deepEqual(afterOutage.map((c) => c.restarts), [0, 0]);
     assert.doesNotMatch(web.output() + proxy.output(), /unhandled rejection|uncaught exception/);
+  });
+
+  it('restarts a stuck (SIGSTOPped) cluster, even while Redis is down', async () => {
+    const s = await statuses();
+    const frozen = s[0]!.pid!;
+    await redis.stop();
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      const now = await waitFor('cluster 0 replaced and up', async () => {
+        const c = await statuses();
+        return c[0]!.state === 'up' && c[0]!.pid !== frozen && c;
+      });
+      assert.equal(now[1]!.pid, s[1]!.pid, 'cluster 1 untouched');
+      assert.throws(() => process.kill(frozen, 0), 'the stuck process was killed');
+    } finally {
+      try { process.kill(frozen, 'SIGCONT'); } catch { /* already gone */ }
+      await redis.start();
+    }
+  });
+
+  it('restarts two kill -9ed clusters one after the other', async () => {
+    const s = await waitFor('both clusters up', async () => {
+      const c = await statuses();
+      return c.every((x) => x.state === 'up') && c;
+    });
+    for (const c of s) process.kill(c.pid!, 'SIGKILL');
+    const now = await waitFor('both clusters back up with new pids', async () => {
+      const c = await statuses();
+      return c.every((x) => x.state === 'up' && x.pid !== s[x.id]!.pid) && c;
+    });
+    const [first, second] = [...now].sort((a, b) => Date.parse(a.started_at!) - Date.parse(b.started_at!));
+    assert.ok(Date.parse(second!.started_at!) >= Date.parse(first!.ready_at!), `staggered: cluster ${second!.id} started ${second!.started_at}, after cluster ${first!.id} was ready ${first!.ready_at}`);
   });
 });
