@@ -165,4 +165,17 @@ describe('a poison event does not crash-loop a cluster; its guild is quarantined
     assert.match(await ping(good), /pong/i);
     assert.doesNotMatch(web.output(), /uncaught exception|unhandled rejection/);
   });
+
+  it('a cluster exits when its clusterer is kill -9ed (its process channel closes): no orphan holds the shards', async () => {
+    const { pid } = await cluster();
+    web.child.kill('SIGKILL');
+    await waitFor('the cluster process gone', async () => {
+      try {
+        process.kill(pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 30_000);
+  });
 });
