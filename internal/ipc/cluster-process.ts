@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { ClusterSpec } from './cluster-map';
-import { type DiagReply, type IpcMessage, ipcMessageSchema, parseDiagReply } from './messages';
+import { type DiagReply, type IpcMessage, describe, ipcMessageSchema, parseDiagReply } from './messages';
 
 export interface SpawnArgs {
   cluster: ClusterSpec;
@@ -106,7 +106,7 @@ export class ClusterProcess {
 
   private receive(value: unknown, events: ClusterProcessEvents): void {
     const parsed = ipcMessageSchema.safeParse(value);
-    if (!parsed.success) return events.onInvalid?.(`process channel: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    if (!parsed.success) return events.onInvalid?.(`process channel: ${describe(parsed.error)}`);
     const message = parsed.data;
     if (message.scope === 'launcher' && message.action === 'diag') {
       const reply = parseDiagReply(message.output);
