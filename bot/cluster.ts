@@ -26,7 +26,7 @@ export interface ClusterOptions {
 export async function runCluster({ config, identity, channel, logger, registry, shutdown }: ClusterOptions): Promise<void> {
   const startedAt = Date.now();
   const client = createClient(config, identity.shards, identity.shardCount);
-  const bus = new IpcBus({ redisUrl: config.meta.redis_url, channel, extraChannels: [`${channel}:${identity.id}`], logger, name: `cluster-${identity.id}` });
+  const bus = new IpcBus({ redisUrl: config.meta.redis_url, channel, logger, name: `cluster-${identity.id}` });
   const commands = commandIndex(modules);
   const ctx: CommandContext = { client, cluster: identity, ipc: bus, config, logger, modules };
   const interactions = new Counter({ name: 'splashtail_bot_interactions_total', help: 'Slash commands handled', labelNames: ['command', 'result'], registers: [registry] });

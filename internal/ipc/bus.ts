@@ -14,8 +14,6 @@ export interface IpcBusOptions {
   redisUrl: string;
   /** The main channel (`clusterer.redis_channel`). */
   channel: string;
-  /** Extra channels to listen on (a cluster's `<channel>:<id>`). */
-  extraChannels?: string[];
   logger: Logger;
   name: string;
 }
@@ -60,7 +58,7 @@ export class IpcBus {
   }
 
   async start(): Promise<void> {
-    await this.sub.subscribe(this.options.channel, ...(this.options.extraChannels ?? []));
+    await this.sub.subscribe(this.options.channel);
     if (this.pub.status !== 'ready') await once(this.pub, 'ready');
   }
 
