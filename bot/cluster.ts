@@ -5,9 +5,11 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../internal/config';
 import { IpcBus } from '../internal/ipc/bus';
-import type { DiagPing, ShardDiag } from '../internal/ipc/messages';
+import type { ShardDiag } from '../internal/ipc/messages';
 import type { Shutdown } from '../internal/shutdown';
 import { createClient } from './client';
+import { linkToClusterer } from './clusterer-link';
+import { EventGuard } from './event-guard';
 import { type ClusterInfo, type GuildSummaryData, buildIServer } from './iserver/app';
 import { commandIndex, modules } from './modules';
 import { type ClusterIdentity, type CommandContext, moduleMetadata } from './modules/types';
@@ -24,31 +26,33 @@ export interface ClusterOptions {
 export async function runCluster({ config, identity, channel, logger, registry, shutdown }: ClusterOptions): Promise<void> {
   const startedAt = Date.now();
   const client = createClient(config, identity.shards, identity.shardCount);
-  const bus = new IpcBus({ redisUrl: config.meta.redis_url, channel, extraChannels: [`${channel}:${identity.id}`], logger, name: `cluster-${identity.id}` });
+  const bus = new IpcBus({ redisUrl: config.meta.redis_url, channel, logger, name: `cluster-${identity.id}` });
   const commands = commandIndex(modules);
   const ctx: CommandContext = { client, cluster: identity, ipc: bus, config, logger, modules };
   const interactions = new Counter({ name: 'splashtail_bot_interactions_total', help: 'Slash commands handled', labelNames: ['command', 'result'], registers: [registry] });
   let ready = false;
 
   shutdown.add('redis', () => bus.close());
+  const guard = new EventGuard({ redis: bus.pub, keyPrefix: channel, logger, registry });
+  guard.install(client);
+  const link = linkToClusterer({
+    clusterId: identity.id,
+    logger,
+    diag: () => ({ data: diag(client, identity.shards), quarantined: guard.list() }),
+    onClustererGone: () => void shutdown.run().then(() => process.exit(0)),
+  });
   bus.onMessage((incoming) => {
     if (incoming.kind === 'invalid') {
       logger.warn({ error: incoming.error }, 'invalid IPC message ignored');
-    } else if (incoming.kind === 'diag_ping') {
-      if (incoming.ping.id === identity.id) void answerDiag(incoming.ping);
     } else if (incoming.message.scope === 'bot' && incoming.message.action === 'all_clusters_launched') {
       logger.info('all clusters launched');
     }
   });
-  await bus.start();
-
-  const answerDiag = async (ping: DiagPing) => {
-    try {
-      await bus.publish({ scope: 'launcher', action: 'diag', output: { nonce: ping.nonce, id: identity.id, data: diag(client, identity.shards) } });
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'diag answer not sent');
-    }
-  };
+  // Not awaited: the bot runs without Redis; IPC joins in when Redis is there.
+  bus.start().then(
+    () => logger.info({ channel }, 'IPC subscribed'),
+    (err: Error) => logger.warn({ err: err.message }, 'IPC not started'),
+  );
 
   const iserver = buildIServer({
     logger,
@@ -72,8 +76,11 @@ export async function runCluster({ config, identity, channel, logger, registry, 
   client.once(Events.ClientReady, () => {
     ready = true;
     logger.info({ cluster_id: identity.id, shards: identity.shards, guilds: client.guilds.cache.size }, 'all shards ready');
-    // Tells the clusterer to start the next cluster.
-    void bus.publish({ scope: 'launcher', action: 'launch_next', args: { id: identity.id } }).catch((err: Error) => logger.error({ err: err.message }, 'launch_next not sent'));
+    // Tells the clusterer to start the next cluster: over the process channel when it is our
+    // parent, else (a cluster started by hand) over Redis.
+    if (!link.launchNext()) {
+      bus.publish({ scope: 'launcher', action: 'launch_next', args: { id: identity.id } }).catch((err: Error) => logger.error({ err: err.message }, 'launch_next not sent'));
+    }
   });
   client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isChatInputCommand()) return;
@@ -100,6 +107,7 @@ export async function runCluster({ config, identity, channel, logger, registry, 
   };
 
   shutdown.add('discord', () => client.destroy());
+  await guard.load();
   await client.login(config.discord_auth.token);
 }
 

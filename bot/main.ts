@@ -13,7 +13,6 @@ export async function runBotCluster(config: Config, identity: ClusterIdentity, c
   const registry = createRegistry('bot');
   const shutdown = new Shutdown(logger, 15_000);
   shutdown.listen();
-  watchParent(logger, shutdown);
   await runCluster({ config, identity, channel, logger, registry, shutdown });
 }
 
@@ -24,23 +23,4 @@ export async function runClustererAlone(config: Config, options: { configPath: s
   shutdown.listen();
   if (process.env.BOOTSTRAP_COMMANDS === 'true') await bootstrapCommands(config, logger);
   await startClusterer({ config, configPath: options.configPath, env: options.env, logger, registry, shutdown });
-}
-
-/**
- * A cluster started by a clusterer exits when that clusterer is gone (killed with -9, say), so
- * no orphan keeps holding shards that the next clusterer will start again.
- */
-function watchParent(logger: ReturnType<typeof createLogger>, shutdown: Shutdown): void {
-  const parent = Number(process.env.SPLASHTAIL_PARENT_PID);
-  if (!Number.isInteger(parent) || parent <= 1) return;
-  const timer = setInterval(() => {
-    try {
-      process.kill(parent, 0);
-    } catch {
-      clearInterval(timer);
-      logger.warn({ parent }, 'clusterer process is gone; shutting down');
-      void shutdown.run().then(() => process.exit(0));
-    }
-  }, 1_000);
-  timer.unref();
 }

@@ -1,6 +1,7 @@
 // What every subcommand shares: --config/--env, loading the config or exiting 2 with its problems.
 import type { Command } from 'commander';
 import { type Config, ConfigError, loadConfig } from '../internal/config';
+import { createLogger } from '../internal/log';
 
 export interface CommonOptions {
   config: string;
@@ -37,4 +38,21 @@ export async function runOrExit(name: string, run: () => Promise<void>): Promise
     process.stderr.write(`splashtail ${name}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * The last line of defence of every service. A promise rejection nobody handled is a bug but left
+ * no half-done synchronous work behind: log it and go on (Node would exit, taking every cluster
+ * or connection of the process with it). An uncaught exception interrupted code midway, so the
+ * process state is unknown: log it and exit 1 (the clusterer, systemd or dev restarts it).
+ */
+export function installProcessGuards(service: string): void {
+  const logger = createLogger(service);
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? reason : { message: String(reason) } }, 'unhandled rejection (logged; continuing)');
+  });
+  process.on('uncaughtException', (err, origin) => {
+    logger.fatal({ err, origin }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
 }

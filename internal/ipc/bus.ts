@@ -1,17 +1,19 @@
 // Redis pub/sub transport of the mewld protocol: publish, subscribe with validation at the edge,
 // and request/reply by command_id with a timeout (pending requests are rejected on close).
+// Publishing fails at once while Redis is down (never queued), and never sends more than
+// MAX_MESSAGE_BYTES: Redis drops every subscriber of a channel that receives a message over its
+// pub/sub output-buffer limit, and pub/sub keeps nothing for a subscriber that is reconnecting.
+import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedis } from '../redis';
-import { type Incoming, type IpcMessage, parseIncoming } from './messages';
+import { type Incoming, type IpcMessage, MAX_MESSAGE_BYTES, parseIncoming } from './messages';
 
 export interface IpcBusOptions {
   redisUrl: string;
   /** The main channel (`clusterer.redis_channel`). */
   channel: string;
-  /** Extra channels to listen on (a cluster's `<channel>:<id>`). */
-  extraChannels?: string[];
   logger: Logger;
   name: string;
 }
@@ -25,6 +27,9 @@ interface Pending {
 }
 
 export class IpcTimeoutError extends Error {}
+/** Redis is not connected: the message was not sent (nothing is queued for later). */
+export class IpcUnavailableError extends Error {}
+export class IpcTooLargeError extends Error {}
 
 export class IpcBus {
   readonly pub: Redis;
@@ -34,7 +39,7 @@ export class IpcBus {
   private closed = false;
 
   constructor(private readonly options: IpcBusOptions) {
-    this.pub = createRedis(options.redisUrl, options.logger, `${options.name}-pub`);
+    this.pub = createRedis(options.redisUrl, options.logger, `${options.name}-pub`, { failFast: true });
     this.sub = createRedis(options.redisUrl, options.logger, `${options.name}-sub`);
     this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
   }
@@ -47,18 +52,34 @@ export class IpcBus {
     this.handler = handler;
   }
 
+  /** Whether a publish can go out now. */
+  get connected(): boolean {
+    return this.pub.status === 'ready';
+  }
+
   async start(): Promise<void> {
-    await this.sub.subscribe(this.options.channel, ...(this.options.extraChannels ?? []));
+    await this.sub.subscribe(this.options.channel);
+    if (this.pub.status !== 'ready') await once(this.pub, 'ready');
   }
 
   async publish(message: IpcMessage | Record<string, unknown>, channel = this.options.channel): Promise<void> {
-    await this.pub.publish(channel, JSON.stringify(message));
+    const raw = JSON.stringify(message);
+    const bytes = Buffer.byteLength(raw);
+    if (bytes > MAX_MESSAGE_BYTES) throw new IpcTooLargeError(`IPC message of ${bytes} bytes not sent (limit ${MAX_MESSAGE_BYTES})`);
+    if (this.pub.status !== 'ready') throw new IpcUnavailableError(`IPC unavailable: Redis is not connected (${this.pub.status})`);
+    await this.pub.publish(channel, raw);
   }
 
-  /** The one reply to a request: `{command_id, output, scope: "bot", action}`. */
+  /** The one reply to a request: `{command_id, output, scope: "bot", action}`; an output too large to send becomes an error. */
   async reply(request: { command_id?: string; action: string }, output: unknown): Promise<void> {
     if (!request.command_id) return;
-    await this.publish({ command_id: request.command_id, output, scope: 'bot', action: request.action });
+    const envelope = { command_id: request.command_id, scope: 'bot', action: request.action };
+    try {
+      await this.publish({ ...envelope, output });
+    } catch (err) {
+      if (!(err instanceof IpcTooLargeError)) throw err;
+      await this.publish({ ...envelope, output: { error: `reply too large: ${err.message}` } });
+    }
   }
 
   /** Sends `{scope, action, args, command_id}` and resolves with the reply carrying that command_id. */

@@ -1,14 +1,15 @@
 // The clusterer (mewld's launcher): launches the cluster processes in order, pings them, restarts
 // the silent and the dead, and answers the launcher actions over IPC. Operations on one cluster
-// are serialized, and a successor is started only after its predecessor has exited.
-import { randomUUID } from 'node:crypto';
+// are serialized, and a successor is started only after its predecessor has exited. Liveness
+// is judged over each child's process channel, so a Redis outage restarts nothing; restarts after
+// deaths go one at a time, each waiting for the previous cluster's launch_next.
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ActionLog } from './action-log';
 import type { IpcBus } from './bus';
 import { type ClusterSpec, buildClusterMap } from './cluster-map';
 import { ClusterProcess, type SpawnCluster } from './cluster-process';
-import { type Incoming, type IpcMessage, LAUNCHER_ACTIONS, type ShardDiag, clusterIdArgsSchema, parseDiagReply } from './messages';
+import { type Incoming, type IpcMessage, LAUNCHER_ACTIONS, type QuarantinedGuild, type ShardDiag, clusterIdArgsSchema } from './messages';
 
 export interface ClustererOptions {
   bus: IpcBus;
@@ -24,7 +25,7 @@ export interface ClustererOptions {
   startNextDelayMs: number;
   /** How long a stopping cluster gets after SIGTERM before SIGKILL. */
   stopGraceMs?: number;
-  /** How long a rolling restart waits for one cluster's launch_next. */
+  /** How long a rolling restart (or a restart after a death) waits for one cluster's launch_next. */
   launchTimeoutMs?: number;
   /** Called after the `shutdown` action stopped every cluster. */
   onShutdownRequested?: () => void;
@@ -38,9 +39,11 @@ interface Cluster extends ClusterSpec {
   process?: ClusterProcess;
   startedAt?: number;
   readyAt?: number;
-  lastAnswerAt?: number;
-  diag?: ShardDiag[];
   restarts: number;
+  /** Deaths since it was last ready: the backoff of a crash loop. */
+  crashes: number;
+  /** Why the current process is being killed by us without a stop (a diag timeout). */
+  killReason?: string;
   /** Serializes start/stop/restart of this cluster. */
   lock: Promise<unknown>;
   /** Set while we stop it on purpose, so its exit is not treated as a crash. */
@@ -61,17 +64,20 @@ export interface ClusterStatus {
   guilds: number;
   users: number;
   diag: ShardDiag[];
+  /** Guilds whose events this cluster skips (see bot/event-guard.ts). */
+  quarantined: QuarantinedGuild[];
 }
 
-/** Until its first diag answer a new process gets at least this long (it has to boot and subscribe). */
-const STARTUP_ALLOWANCE_MS = 10_000;
+/** Until its first diag answer a new process gets at least this long (loading the bundle takes over 10 s on a loaded machine). */
+const STARTUP_ALLOWANCE_MS = 30_000;
 
 export class Clusterer {
   private clusters: Cluster[] = [];
   private shardCount = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly nonces = new Map<string, { clusterId: number; sentAt: number }>();
   private readonly lastPingAt = new Map<number, number>();
+  /** Restarts after deaths, one at a time. */
+  private deathRestarts: Promise<void> = Promise.resolve();
   private readonly launchWaiters = new Map<number, Set<() => void>>();
   private shuttingDown = false;
   private rolling: Promise<void> | undefined;
@@ -92,6 +98,7 @@ export class Clusterer {
         },
       }),
       invalid: new Counter({ name: 'splashtail_ipc_invalid_messages_total', help: 'IPC messages rejected by validation', registers }),
+      unsent: new Counter({ name: 'splashtail_ipc_unsent_total', help: 'IPC publishes and action-log writes that failed (Redis down)', registers }),
     };
   }
 
@@ -115,21 +122,25 @@ export class Clusterer {
   }
 
   statuses(): ClusterStatus[] {
-    return this.clusters.map((c) => ({
-      id: c.id,
-      name: c.name,
-      shards: [...c.shards],
-      state: c.state,
-      pid: c.process?.alive ? (c.process.pid ?? null) : null,
-      started_at: iso(c.startedAt),
-      ready_at: iso(c.readyAt),
-      last_answer_at: iso(c.lastAnswerAt),
-      restarts: c.restarts,
-      shards_up: c.diag?.filter((s) => s.up).length ?? 0,
-      guilds: c.diag?.reduce((n, s) => n + s.guilds, 0) ?? 0,
-      users: c.diag?.reduce((n, s) => n + s.users, 0) ?? 0,
-      diag: c.diag ?? [],
-    }));
+    return this.clusters.map((c) => {
+      const diag = c.process?.lastDiag?.data ?? [];
+      return {
+        id: c.id,
+        name: c.name,
+        shards: [...c.shards],
+        state: c.state,
+        pid: c.process?.alive ? (c.process.pid ?? null) : null,
+        started_at: iso(c.startedAt),
+        ready_at: iso(c.readyAt),
+        last_answer_at: iso(c.process?.lastAnswerAt),
+        restarts: c.restarts,
+        shards_up: diag.filter((s) => s.up).length,
+        guilds: diag.reduce((n, s) => n + s.guilds, 0),
+        users: diag.reduce((n, s) => n + s.users, 0),
+        diag,
+        quarantined: c.process?.lastDiag?.quarantined ?? [],
+      };
+    });
   }
 
   get totalShards(): number {
@@ -146,7 +157,7 @@ export class Clusterer {
   // ---- launching -------------------------------------------------------------------------
 
   private newCluster(spec: ClusterSpec): Cluster {
-    return { ...spec, state: 'stopped', restarts: 0, lock: Promise.resolve(), stopping: false };
+    return { ...spec, state: 'stopped', restarts: 0, crashes: 0, lock: Promise.resolve(), stopping: false };
   }
 
   private async launchAll(): Promise<void> {
@@ -157,8 +168,10 @@ export class Clusterer {
       if (cluster.id < this.clusters.length - 1) await sleep(this.options.startNextDelayMs);
     }
     if (this.shuttingDown) return;
-    await this.options.bus.publish({ scope: 'bot', action: 'all_clusters_launched' });
-    await this.record({ action: 'all_clusters_launched', clusters: this.clusters.length, shard_count: this.shardCount });
+    await this.options.bus
+      .publish({ scope: 'bot', action: 'all_clusters_launched' })
+      .catch((err: Error) => this.unsent(err, 'all_clusters_launched not published'));
+    this.record({ action: 'all_clusters_launched', clusters: this.clusters.length, shard_count: this.shardCount });
     this.options.logger.info({ clusters: this.clusters.length }, 'all clusters launched');
   }
 
@@ -192,17 +205,19 @@ export class Clusterer {
         clusterCount: this.clusters.length,
         channel: this.options.bus.channel,
       });
-      const proc = new ClusterProcess(child);
+      const proc: ClusterProcess = new ClusterProcess(child, cluster.id, {
+        onMessage: (message) => this.onChildMessage(cluster, proc, message),
+        onInvalid: (error) => this.invalid(error),
+      });
       child.on('error', (err) => this.options.logger.error({ err, cluster_id: cluster.id }, 'cluster process error'));
       cluster.process = proc;
       cluster.state = 'starting';
       cluster.startedAt = Date.now();
       cluster.readyAt = undefined;
-      cluster.lastAnswerAt = undefined;
-      cluster.diag = undefined;
+      cluster.killReason = undefined;
       cluster.stopping = false;
       this.options.logger.info({ cluster_id: cluster.id, name: cluster.name, shards: cluster.shards, pid: proc.pid, reason }, 'cluster started');
-      await this.record({ action: 'start', cluster_id: cluster.id, reason, pid: proc.pid });
+      this.record({ action: 'start', cluster_id: cluster.id, reason, pid: proc.pid });
       void proc.exited.then(({ code, signal }) => this.onExit(cluster, proc, code, signal));
     });
   }
@@ -223,7 +238,7 @@ export class Clusterer {
     this.options.logger.info({ cluster_id: cluster.id, pid: proc.pid, reason, signal }, 'stopping cluster');
     await proc.stop(signal, this.options.stopGraceMs ?? 10_000);
     cluster.state = 'stopped';
-    if (!this.shuttingDown) await this.record({ action: 'stop', cluster_id: cluster.id, reason, pid: proc.pid });
+    if (!this.shuttingDown) this.record({ action: 'stop', cluster_id: cluster.id, reason, pid: proc.pid });
   }
 
   /** Stop (waiting for the exit), then start: never two processes on the same shards. */
@@ -233,83 +248,104 @@ export class Clusterer {
     return this.serialized(cluster, async () => {
       await this.stopNow(cluster, reason, signal);
       if (this.shuttingDown) return;
-      await this.record({ action: 'restart', cluster_id: cluster.id, reason });
+      this.record({ action: 'restart', cluster_id: cluster.id, reason });
     }).then(() => this.startCluster(cluster, reason));
   }
 
   private onExit(cluster: Cluster, proc: ClusterProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (cluster.process !== proc) return;
-    const expected = cluster.stopping || this.shuttingDown;
     cluster.state = 'stopped';
-    for (const nonce of [...this.nonces.keys()]) if (this.nonces.get(nonce)?.clusterId === cluster.id) this.nonces.delete(nonce);
-    if (expected) return;
-    this.options.logger.warn({ cluster_id: cluster.id, pid: proc.pid, code, signal }, 'cluster process exited; restarting it');
+    if (cluster.stopping || this.shuttingDown) return;
+    const reason = cluster.killReason ?? 'process exited';
     // Back off a crash loop a little: 0.5 s, 1 s, ... up to 10 s.
-    const delay = Math.min(500 * 2 ** Math.min(cluster.restarts, 5), 10_000);
-    void this.record({ action: 'exited', cluster_id: cluster.id, code, signal, restart_in_ms: delay });
-    setTimeout(() => {
-      if (!this.shuttingDown && cluster.process === proc) void this.restartCluster(cluster, 'process exited');
-    }, delay).unref();
+    const delay = Math.min(500 * 2 ** Math.min(cluster.crashes, 5), 10_000);
+    cluster.crashes++;
+    this.options.logger.warn({ cluster_id: cluster.id, pid: proc.pid, code, signal, reason, restart_in_ms: delay }, 'cluster process exited; restarting it');
+    this.record({ action: 'exited', cluster_id: cluster.id, code, signal, reason, restart_in_ms: delay });
+    setTimeout(() => this.queueRestart(cluster, proc, reason), delay).unref();
+  }
+
+  /** Dead clusters restart one at a time: the next starts after this one's launch_next (or timeout). */
+  private queueRestart(cluster: Cluster, dead: ClusterProcess, reason: string): void {
+    this.deathRestarts = this.deathRestarts
+      .then(async () => {
+        if (this.shuttingDown || cluster.process !== dead) return;
+        await this.restartCluster(cluster, reason);
+        const next = cluster.process;
+        if (!next || next === dead) return;
+        await Promise.race([this.waitLaunchNext(cluster.id, this.options.launchTimeoutMs ?? 120_000), next.exited]);
+        await sleep(this.options.startNextDelayMs);
+      })
+      .catch((err: Error) => this.options.logger.error({ err, cluster_id: cluster.id }, 'restart after exit failed'));
   }
 
   // ---- health ----------------------------------------------------------------------------
 
   private healthTick(): void {
     const now = Date.now();
-    for (const [nonce, sent] of this.nonces) if (now - sent.sentAt > this.options.pingTimeoutMs) this.nonces.delete(nonce);
     for (const cluster of this.clusters) {
       const proc = cluster.process;
       if (!proc?.alive || cluster.stopping || (cluster.state !== 'starting' && cluster.state !== 'up')) continue;
-      const since = cluster.lastAnswerAt ?? cluster.startedAt ?? now;
-      const allowed = cluster.lastAnswerAt ? this.options.pingTimeoutMs : Math.max(this.options.pingTimeoutMs, STARTUP_ALLOWANCE_MS);
+      const since = proc.lastAnswerAt ?? proc.startedAt;
+      const allowed = proc.lastAnswerAt ? this.options.pingTimeoutMs : Math.max(this.options.pingTimeoutMs, STARTUP_ALLOWANCE_MS);
       if (now - since > allowed) {
-        this.options.logger.warn({ cluster_id: cluster.id, pid: proc.pid, silent_ms: now - since }, 'cluster did not answer diag in time; restarting it');
-        void this.record({ action: 'diag_timeout', cluster_id: cluster.id, silent_ms: now - since });
-        // A hung process may not handle SIGTERM (or be stopped): kill it outright.
-        void this.restartCluster(cluster, 'diag timeout', 'SIGKILL');
+        this.options.logger.warn({ cluster_id: cluster.id, pid: proc.pid, silent_ms: now - since }, 'cluster did not answer diag in time; killing it');
+        this.record({ action: 'diag_timeout', cluster_id: cluster.id, pid: proc.pid, silent_ms: now - since });
+        // Stuck (or SIGSTOPped): it may not handle SIGTERM. Its exit restarts it like any death.
+        cluster.killReason = 'diag timeout';
+        cluster.state = 'stopping';
+        proc.child.kill('SIGKILL');
         continue;
       }
       if (now - (this.lastPingAt.get(cluster.id) ?? 0) >= this.options.pingIntervalMs) {
-        const nonce = randomUUID();
-        this.nonces.set(nonce, { clusterId: cluster.id, sentAt: now });
         this.lastPingAt.set(cluster.id, now);
-        void this.options.bus
-          .publish({ id: cluster.id, nonce, diag: true }, `${this.options.bus.channel}:${cluster.id}`)
-          .catch((err: Error) => this.options.logger.warn({ err: err.message }, 'diag ping not sent'));
+        proc.ping();
       }
     }
   }
 
-  private onDiagReply(output: unknown): void {
-    const reply = parseDiagReply(output);
-    if ('error' in reply) {
-      this.metrics.invalid.inc();
-      this.options.logger.warn({ error: reply.error }, 'invalid diag answer ignored');
-      return;
+  /** launch_next from a cluster's own process channel (or, for mewld compatibility, over Redis). */
+  private onLaunchNext(cluster: Cluster): void {
+    if (cluster.process?.alive && !cluster.stopping) {
+      cluster.state = 'up';
+      cluster.readyAt = Date.now();
+      cluster.crashes = 0;
     }
-    // Matched by nonce: an answer counts only for the cluster the nonce was sent to.
-    const sent = this.nonces.get(reply.nonce);
-    if (!sent) return;
-    this.nonces.delete(reply.nonce);
-    const cluster = this.clusters[sent.clusterId];
-    if (!cluster || (reply.id !== undefined && reply.id !== cluster.id)) return;
-    cluster.lastAnswerAt = Date.now();
-    cluster.diag = reply.data;
+    this.options.logger.info({ cluster_id: cluster.id }, 'cluster ready (launch_next)');
+    for (const waiter of [...(this.launchWaiters.get(cluster.id) ?? [])]) waiter();
+  }
+
+  private onChildMessage(cluster: Cluster, proc: ClusterProcess, message: IpcMessage): void {
+    if (cluster.process !== proc) return;
+    if (message.scope === 'launcher' && message.action === 'launch_next') this.onLaunchNext(cluster);
+    else this.invalid(`process channel: unexpected ${message.scope}/${message.action}`);
+  }
+
+  private invalid(error: string): void {
+    this.metrics.invalid.inc();
+    this.options.logger.warn({ error }, 'invalid IPC message ignored');
   }
 
   // ---- IPC -------------------------------------------------------------------------------
 
   private onIncoming(incoming: Incoming): void {
     if (incoming.kind === 'invalid') {
-      this.metrics.invalid.inc();
-      this.options.logger.warn({ error: incoming.error }, 'invalid IPC message ignored');
+      this.invalid(incoming.error);
+      // Every request with a command_id gets one reply, an invalid one too; replies (scope "bot") never.
+      if (incoming.command_id && incoming.scope !== 'bot') {
+        const request = { command_id: incoming.command_id, action: incoming.action ?? 'invalid' };
+        this.options.bus
+          .reply(request, { error: `invalid IPC message: ${incoming.error}` })
+          .catch((err: Error) => this.unsent(err, 'IPC reply not sent'));
+      }
       return;
     }
-    if (incoming.kind === 'diag_ping') return;
     const message = incoming.message;
-    if (message.scope !== 'launcher') return;
-    if (message.action === 'diag' && message.output !== undefined && !message.command_id) {
-      this.onDiagReply(message.output);
+    if (message.scope === 'bot') return;
+    if (message.scope !== 'launcher') {
+      this.options.bus
+        .reply(message, { error: `unknown scope "${message.scope}": the clusterer answers scope "launcher"` })
+        .catch((err: Error) => this.unsent(err, 'IPC reply not sent'));
       return;
     }
     void this.handleAction(message).then(
@@ -318,7 +354,7 @@ export class Clusterer {
         this.options.logger.warn({ err: err.message, action: message.action }, 'IPC action failed');
         return this.options.bus.reply(message, { error: err.message });
       },
-    ).catch((err: Error) => this.options.logger.warn({ err: err.message }, 'IPC reply not sent'));
+    ).catch((err: Error) => this.unsent(err, 'IPC reply not sent'));
   }
 
   private clusterFromArgs(message: IpcMessage): Cluster {
@@ -333,22 +369,15 @@ export class Clusterer {
     const action = message.action as (typeof LAUNCHER_ACTIONS)[number];
     if (!LAUNCHER_ACTIONS.includes(action)) throw new Error(`unknown action "${message.action}"`);
     switch (action) {
-      case 'launch_next': {
-        const cluster = this.clusterFromArgs(message);
-        if (cluster.process?.alive) {
-          cluster.state = 'up';
-          cluster.readyAt = Date.now();
-        }
-        this.options.logger.info({ cluster_id: cluster.id }, 'cluster ready (launch_next)');
-        for (const waiter of [...(this.launchWaiters.get(cluster.id) ?? [])]) waiter();
+      case 'launch_next':
+        this.onLaunchNext(this.clusterFromArgs(message));
         return { ok: true };
-      }
       case 'statuses':
         return this.statuses();
       case 'num_processes':
         return this.clusters.length;
       case 'diag':
-        return Object.fromEntries(this.clusters.map((c) => [c.id, c.diag ?? []]));
+        return Object.fromEntries(this.clusters.map((c) => [c.id, c.process?.lastDiag?.data ?? []]));
       case 'action_logs':
         return this.options.actionLog.list();
       case 'start': {
@@ -371,13 +400,13 @@ export class Clusterer {
         return { ok: true, started: true, clusters: this.clusters.length };
       case 'restartproc':
         await Promise.all(this.clusters.map((c) => this.stopCluster(c, 'restartproc')));
-        await this.record({ action: 'restartproc' });
-        this.launching = this.launchAll();
+        this.record({ action: 'restartproc' });
+        this.launching = this.launchAll().catch((err: Error) => this.options.logger.error({ err }, 'launch failed'));
         return { ok: true };
       case 'reshard':
         return this.reshard();
       case 'shutdown':
-        await this.record({ action: 'shutdown' });
+        this.record({ action: 'shutdown' });
         await this.stop();
         setImmediate(() => this.options.onShutdownRequested?.());
         return { ok: true };
@@ -385,26 +414,26 @@ export class Clusterer {
   }
 
   /** Starts a rolling restart in the background unless one is running; false if one is. */
-  requestRollingRestart(reason: string): boolean {
+  requestRollingRestart(reason: string, clusters: Cluster[] = this.clusters): boolean {
     if (this.rolling || this.shuttingDown) return false;
-    this.rolling = this.rollingRestart(reason)
+    this.rolling = this.rollingRestart(reason, clusters)
       .catch((err: Error) => this.options.logger.error({ err }, 'rolling restart failed'))
       .finally(() => (this.rolling = undefined));
     return true;
   }
 
   /** One cluster at a time: stop (and wait for the exit), start, wait for its launch_next. */
-  private async rollingRestart(reason: string, clusters: Cluster[] = this.clusters): Promise<void> {
-    await this.record({ action: 'rollingrestart_begin', reason, clusters: clusters.map((c) => c.id) });
+  private async rollingRestart(reason: string, clusters: Cluster[]): Promise<void> {
+    this.record({ action: 'rollingrestart_begin', reason, clusters: clusters.map((c) => c.id) });
     for (const cluster of clusters) {
       if (this.shuttingDown) return;
       await this.serialized(cluster, () => this.stopNow(cluster, reason, 'SIGTERM'));
       await this.startCluster(cluster, reason);
       const ok = await this.waitLaunchNext(cluster.id, this.options.launchTimeoutMs ?? 120_000);
-      await this.record({ action: 'rollingrestart_cluster', cluster_id: cluster.id, ready: ok });
+      this.record({ action: 'rollingrestart_cluster', cluster_id: cluster.id, ready: ok });
       await sleep(this.options.startNextDelayMs);
     }
-    await this.record({ action: 'rollingrestart_end', reason });
+    this.record({ action: 'rollingrestart_end', reason });
   }
 
   /** Re-queries the shard count; never shrinks; restarts only clusters whose [shards, count] changed. */
@@ -427,19 +456,19 @@ export class Clusterer {
         changed.push(existing);
       }
     }
-    await this.record({ action: 'reshard', from: old, to: count, restarting: changed.map((c) => c.id) });
-    if (!this.rolling) {
-      this.rolling = this.rollingRestart('reshard', changed).finally(() => (this.rolling = undefined));
-    }
+    this.record({ action: 'reshard', from: old, to: count, restarting: changed.map((c) => c.id) });
+    this.requestRollingRestart('reshard', changed);
     return { resharded: true, shard_count: count, previous: old, clusters: this.clusters.length };
   }
 
-  private async record(entry: Parameters<ActionLog['add']>[0]): Promise<void> {
-    try {
-      await this.options.actionLog.add(entry);
-    } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'action log write failed');
-    }
+  /** Writes to the action log in the background: a Redis outage never blocks or delays an action. */
+  private record(entry: Parameters<ActionLog['add']>[0]): void {
+    this.options.actionLog.add(entry).catch((err: Error) => this.unsent(err, 'action log write failed'));
+  }
+
+  private unsent(err: Error, what: string): void {
+    this.metrics.unsent.inc();
+    this.options.logger.warn({ err: err.message }, what);
   }
 }
 

@@ -34,7 +34,7 @@ export const ipcMessageSchema = z
   .strict();
 export type IpcMessage = z.infer<typeof ipcMessageSchema>;
 
-/** The clusterer's health ping to one cluster: `{"id":N,"nonce":"...","diag":true}`. */
+/** The clusterer's health ping to one cluster, over the process channel: `{"id":N,"nonce":"...","diag":true}`. */
 export const diagPingSchema = z
   .object({
     id: z.number().int().min(0),
@@ -53,11 +53,23 @@ export const shardDiagSchema = z.object({
 });
 export type ShardDiag = z.infer<typeof shardDiagSchema>;
 
+/** A guild whose events a cluster skips because handling them kept failing. */
+export const quarantinedGuildSchema = z.object({
+  guild_id: z.string().min(1).max(MAX_TEXT),
+  since: z.string().max(MAX_TEXT),
+  failures: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+  event: z.string().max(MAX_TEXT),
+  error: z.string().max(1_000),
+});
+export type QuarantinedGuild = z.infer<typeof quarantinedGuildSchema>;
+
 /** The output of a cluster's diag answer (mewld sends it as an object or a JSON string). */
 export const diagReplySchema = z.object({
   nonce: z.string().min(1).max(MAX_TEXT),
   id: z.number().int().min(0).optional(),
   data: z.array(shardDiagSchema).max(100_000),
+  quarantined: z.array(quarantinedGuildSchema).max(10_000).optional(),
 });
 export type DiagReply = z.infer<typeof diagReplySchema>;
 
@@ -66,14 +78,27 @@ export const clusterIdArgsSchema = z.object({ id: z.number().int().min(0) });
 
 export type Incoming =
   | { kind: 'message'; message: IpcMessage }
-  | { kind: 'diag_ping'; ping: DiagPing }
-  | { kind: 'invalid'; error: string; command_id?: string };
+  /** `command_id` and `scope` are kept when readable, so a bad request still gets its error reply (and a bad reply none). */
+  | { kind: 'invalid'; error: string; command_id?: string; scope?: string; action?: string };
 
-const MAX_MESSAGE_BYTES = 1_000_000;
+/** The largest IPC message sent or accepted (Redis itself drops subscribers at 32 MB by default). */
+export const MAX_MESSAGE_BYTES = 1_000_000;
+
+/** The command_id of a message too large to parse, so it can still get its one (error) reply. */
+const COMMAND_ID_IN_TEXT = /"command_id"\s*:\s*"([^"\\]{1,200})"/;
 
 /** Parses one raw pub/sub payload. Never throws. */
 export function parseIncoming(raw: string): Incoming {
-  if (raw.length > MAX_MESSAGE_BYTES) return { kind: 'invalid', error: `message too large (${raw.length} bytes)` };
+  if (raw.length > MAX_MESSAGE_BYTES) {
+    // Not parsed; its command_id (and whether it is a reply) is looked up in the text.
+    const commandId = COMMAND_ID_IN_TEXT.exec(raw)?.[1];
+    return {
+      kind: 'invalid',
+      error: `message too large (${raw.length} bytes; limit ${MAX_MESSAGE_BYTES})`,
+      ...(commandId ? { command_id: commandId } : {}),
+      ...(/"scope"\s*:\s*"bot"/.test(raw) ? { scope: 'bot' } : {}),
+    };
+  }
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -83,17 +108,16 @@ export function parseIncoming(raw: string): Incoming {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { kind: 'invalid', error: 'not a JSON object' };
   }
-  if ('diag' in value) {
-    const ping = diagPingSchema.safeParse(value);
-    return ping.success ? { kind: 'diag_ping', ping: ping.data } : { kind: 'invalid', error: describe(ping.error) };
-  }
   const message = ipcMessageSchema.safeParse(value);
   if (message.success) return { kind: 'message', message: message.data };
-  const commandId = (value as { command_id?: unknown }).command_id;
+  const { command_id: commandId, scope, action } = value as { command_id?: unknown; scope?: unknown; action?: unknown };
+  const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT;
   return {
     kind: 'invalid',
     error: describe(message.error),
-    ...(typeof commandId === 'string' && commandId.length > 0 && commandId.length <= MAX_TEXT ? { command_id: commandId } : {}),
+    ...(text(commandId) ? { command_id: commandId } : {}),
+    ...(text(scope) ? { scope } : {}),
+    ...(text(action) ? { action } : {}),
   };
 }
 
