@@ -56,7 +56,7 @@ function authorized(header: string | undefined, secrets: Record<string, string>)
 }
 
 export async function buildJobsApp(o: JobsAppOptions): Promise<FastifyInstance> {
-  const base = createHttpService({ logger: o.logger, registry: o.registry, health: o.health, rejectUnknownProperties: true });
+  const base = createHttpService({ logger: o.logger, registry: o.registry, health: o.health });
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(swagger, { openapi: { info: { title: 'splashtail jobserver', version: '1' }, components: { securitySchemes: { client: { type: 'apiKey', in: 'header', name: 'Authorization' } } } } });
   await app.register(swaggerUi, { routePrefix: '/docs' });
