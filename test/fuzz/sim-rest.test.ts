@@ -2,31 +2,12 @@
 // leak, the same process answering well-formed requests afterwards, memory flat.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type DiscordIds, discordRequests } from '../helpers/discord-fuzz';
+import { discordRequests, simIds } from '../helpers/discord-fuzz';
 import { assertRssWithin, describeFigures, fuzzSurface } from '../helpers/fuzz-run';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 import { rawRequest } from '../helpers/raw-http';
 import { DEFAULT_CLIENT_SECRET, DEFAULT_TOKEN } from '../../internal/sim/world';
-
-interface State {
-  channels: { id: string; type: number }[];
-  roles: { id: string; managed: boolean }[];
-  members: { user: { id: string; bot?: boolean } }[];
-  guild: { owner_id: string };
-}
-
-/** Ids of a guild's text channel, a role and a member (not the owner), from the sim's control API. */
-export async function simIds(simUrl: string): Promise<DiscordIds> {
-  const guild = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string }[])[0]!.id;
-  const state = (await (await fetch(`${simUrl}/_sim/guilds/${guild}/state`)).json()) as State;
-  return {
-    guild,
-    channel: state.channels.find((c) => c.type === 0)!.id,
-    role: state.roles.find((r) => !r.managed && r.id !== guild)!.id,
-    member: state.members.find((m) => !m.user.bot && m.user.id !== state.guild.owner_id)!.user.id,
-  };
-}
 
 describe('fuzz: sim REST', () => {
   let sim: Running;

@@ -67,3 +67,22 @@ export function discordRequests(ids: DiscordIds, token: string): fc.Arbitrary<Ge
     body: r.endpoint[0] === 'GET' ? undefined : r.body,
   }));
 }
+
+interface State {
+  channels: { id: string; type: number }[];
+  roles: { id: string; managed: boolean }[];
+  members: { user: { id: string; bot?: boolean } }[];
+  guild: { owner_id: string };
+}
+
+/** Ids of a guild's text channel, a role and a member (not the owner), from the sim's control API. */
+export async function simIds(simUrl: string): Promise<DiscordIds> {
+  const guild = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string }[])[0]!.id;
+  const state = (await (await fetch(`${simUrl}/_sim/guilds/${guild}/state`)).json()) as State;
+  return {
+    guild,
+    channel: state.channels.find((c) => c.type === 0)!.id,
+    role: state.roles.find((r) => !r.managed && r.id !== guild)!.id,
+    member: state.members.find((m) => !m.user.bot && m.user.id !== state.guild.owner_id)!.user.id,
+  };
+}
