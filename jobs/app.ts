@@ -48,11 +48,13 @@ function taskView(task: Task) {
 /** Constant time; an unknown client costs the same as a wrong secret. */
 function authorized(header: string | undefined, secrets: Record<string, string>): string | undefined {
   const [client = '', secret = ''] = (header ?? '').split(' ', 2);
-  const expected = secrets[client] ?? '\0'.repeat(Math.max(32, secret.length));
+  // Own properties only: `constructor` or `__proto__` must not reach Object.prototype.
+  const known = Object.hasOwn(secrets, client) && typeof secrets[client] === 'string';
+  const expected = known ? secrets[client]! : '\0'.repeat(Math.max(32, secret.length));
   const a = Buffer.from(secret);
   const b = Buffer.from(expected);
   const ok = a.length === b.length && timingSafeEqual(a, b);
-  return ok && client in secrets ? client : undefined;
+  return ok && known ? client : undefined;
 }
 
 export async function buildJobsApp(o: JobsAppOptions): Promise<FastifyInstance> {

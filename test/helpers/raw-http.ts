@@ -22,8 +22,10 @@ export function wireSafe(text: string): string {
 
 export function rawRequest(base: string, options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number }): Promise<RawResponse> {
   const { hostname, port } = new URL(base);
+  const body = options.body === undefined ? undefined : Buffer.from(options.body);
+  const headers = { ...options.headers, ...(body ? { 'content-length': String(body.length) } : {}) };
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port: Number(port), method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false, timeout: options.timeoutMs ?? 30_000 }, (res) => {
+    const req = request({ host: hostname, port: Number(port), method: options.method ?? 'GET', path: options.path, headers, agent: false, timeout: options.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -31,6 +33,6 @@ export function rawRequest(base: string, options: { method?: string; path: strin
     });
     req.on('timeout', () => req.destroy(new Error(`no answer to ${options.method ?? 'GET'} ${options.path} within ${options.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
-    req.end(options.body);
+    req.end(body);
   });
 }

@@ -50,7 +50,7 @@ export const GuildPatch = Body({
 const channelFields = {
   type: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
   topic: Type.Optional(Nullable(Str(0, 4096))),
-  position: Type.Optional(Nullable(Int(0, 2 ** 31 - 1))),
+  position: Type.Optional(Nullable(Int(-(2 ** 31), 2 ** 31 - 1))),
   parent_id: Type.Optional(Nullable(Snowflake)),
   nsfw: Type.Optional(Nullable(Type.Boolean())),
   rate_limit_per_user: Type.Optional(Nullable(Int(0, 21_600))),
@@ -61,7 +61,7 @@ const channelFields = {
 export const ChannelCreate = Body({ name: Str(1, 100), ...channelFields });
 export const ChannelPatch = Body({ name: Type.Optional(Str(1, 100)), ...channelFields });
 export const ChannelPositions = Type.Array(
-  Type.Object({ id: Snowflake, position: Type.Optional(Nullable(Int(0, 2 ** 31 - 1))), parent_id: Type.Optional(Nullable(Snowflake)), lock_permissions: Type.Optional(Nullable(Type.Boolean())) }),
+  Type.Object({ id: Snowflake, position: Type.Optional(Nullable(Int(-(2 ** 31), 2 ** 31 - 1))), parent_id: Type.Optional(Nullable(Snowflake)), lock_permissions: Type.Optional(Nullable(Type.Boolean())) }),
   { maxItems: 500 },
 );
 export const OverwritePut = Body({ type: Type.Union([Type.Literal(0), Type.Literal(1)]), allow: Type.Optional(Nullable(PermissionBits)), deny: Type.Optional(Nullable(PermissionBits)) });
@@ -77,7 +77,7 @@ const roleFields = {
 };
 export const RoleCreate = Body(roleFields);
 export const RolePatch = Body(roleFields);
-export const RolePositions = Type.Array(Type.Object({ id: Snowflake, position: Type.Optional(Nullable(Int(0, 2 ** 31 - 1))) }), { maxItems: 500 });
+export const RolePositions = Type.Array(Type.Object({ id: Snowflake, position: Type.Optional(Nullable(Int(-(2 ** 31), 2 ** 31 - 1))) }), { maxItems: 500 });
 
 export const MemberPatch = Body({
   nick: Type.Optional(Nullable(Str(0, 32))),
