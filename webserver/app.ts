@@ -11,6 +11,7 @@ import type { ActionLogEntry } from '../internal/ipc/action-log';
 import type { ClusterStatus } from '../internal/ipc/clusterer';
 import type { Redis } from 'ioredis';
 import { authRoutes } from './auth';
+import { within } from './dependency';
 import { statusPage } from './status-page';
 
 /** What the API needs from the clusterer it hosts. */
@@ -37,7 +38,7 @@ export function buildApi(options: { config: Config; logger: Logger; registry: Re
   app.get(
     '/clusters/actions',
     { schema: { querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }) }) } },
-    async (req) => ({ actions: await clusters.actions(req.query.limit) }),
+    async (req) => ({ actions: await within('Redis', clusters.actions(req.query.limit)) }),
   );
 
   app.get(

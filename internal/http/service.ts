@@ -1,5 +1,7 @@
-// The fastify base every service starts from: pino logging, /healthz and /metrics.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+// The fastify base every service starts from: pino logging, /healthz and /metrics, strict
+// body validation and timeouts that close a connection whose request never finishes.
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaValidationError, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
@@ -11,23 +13,87 @@ export interface ServiceOptions {
   /** Throws (or rejects) when the service is unhealthy; its result is included in the answer. */
   health?: HealthCheck;
   bodyLimit?: number;
-  /** Refuse (400) body properties a schema does not declare, instead of fastify's silent removal. */
-  rejectUnknownProperties?: boolean;
 }
 
-export function createHttpService({ logger, registry, health, bodyLimit, rejectUnknownProperties }: ServiceOptions): FastifyInstance {
+/** Bounds on a client's connection: a request must arrive whole, an idle socket is closed. */
+export const HTTP_TIMEOUTS = {
+  /** Headers and body of one request must arrive within this (slow or half-sent bodies are cut). */
+  requestMs: 30_000,
+  headersMs: 20_000,
+  /** A socket with no traffic at all (a handler that hangs, a silent client). */
+  idleMs: 120_000,
+  keepAliveMs: 10_000,
+  /** How often node checks the two request timeouts (its default, 30 s, would double them). */
+  checkMs: 1_000,
+} as const;
+
+type Validate = ((data: unknown, ...rest: unknown[]) => boolean) & { errors?: FastifySchemaValidationError[] | null; schemaEnv?: unknown };
+type Compile = (route: { schema: unknown; httpPart?: string }) => Validate;
+
+/**
+ * Bodies are validated as sent: no type coercion ("123" is not ["123"]) and undeclared
+ * properties of a closed schema are refused, not silently dropped. Query strings and
+ * params keep fastify's coercion (they arrive as text), minus the numbers ajv lets through
+ * unchecked: "-Infinity" and "1e400" pass `minimum`/`maximum` as text, then become infinite.
+ */
+function buildValidator(external: Record<string, unknown>, options: { customOptions?: Record<string, unknown> }) {
+  const pool = AjvCompiler();
+  const lenient = pool(external as never, options as never) as unknown as Compile;
+  const strict = pool(external as never, { ...options, customOptions: { ...options.customOptions, coerceTypes: false, removeAdditional: false } }) as unknown as Compile;
+  return (route: { schema: unknown; httpPart?: string }) => (route.httpPart === 'body' ? strict(route) : finiteOnly(lenient(route)));
+}
+
+function finiteOnly(validate: Validate): Validate {
+  const check: Validate = (data, ...rest) => {
+    const ok = validate(data, ...rest);
+    check.errors = validate.errors;
+    if (!ok || typeof data !== 'object' || data === null) return ok;
+    for (const [key, value] of Object.entries(data)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        check.errors = [{ keyword: 'type', instancePath: `/${key}`, schemaPath: '#/type', params: {}, message: 'must be a finite number' }];
+        return false;
+      }
+    }
+    return true;
+  };
+  check.schemaEnv = validate.schemaEnv;
+  return check;
+}
+
+/** One line naming the field and what is wrong with it: `body.guilds must be array`. */
+export function describeValidation(errors: FastifySchemaValidationError[], dataVar: string): string {
+  const e = errors[0];
+  if (!e) return `${dataVar} is invalid`;
+  const path = [dataVar, ...e.instancePath.split('/').filter(Boolean)].join('.');
+  if (e.keyword === 'additionalProperties') return `${path}.${String(e.params.additionalProperty)} is not a known property`;
+  if (e.keyword === 'required') return `${path}.${String(e.params.missingProperty)} is required`;
+  return `${path} ${e.message ?? 'is invalid'}`;
+}
+
+/** A dependency (Redis, Postgres) is down: 503 with this message, which names it. */
+export class Unavailable extends Error {
+  readonly statusCode = 503;
+}
+
+export function createHttpService({ logger, registry, health, bodyLimit }: ServiceOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
-    ...(rejectUnknownProperties ? { ajv: { customOptions: { removeAdditional: false } } } : {}),
+    requestTimeout: HTTP_TIMEOUTS.requestMs,
+    connectionTimeout: HTTP_TIMEOUTS.idleMs,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs,
+    http: { headersTimeout: HTTP_TIMEOUTS.headersMs, connectionsCheckingInterval: HTTP_TIMEOUTS.checkMs },
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
+    schemaErrorFormatter: (errors, dataVar) => new Error(describeValidation(errors, dataVar)),
   });
 
   // Clients get a 4xx naming the problem, never a stack trace.
   app.setErrorHandler((err: { statusCode?: number; message: string; validation?: unknown }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    reply.status(status).send({ error: status >= 500 ? 'internal error' : err.message });
+    if (err instanceof Unavailable) req.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'dependency unavailable');
+    else if (status >= 500) req.log.error({ err }, 'request failed');
+    reply.status(status).send({ error: status < 500 || err instanceof Unavailable ? err.message : 'internal error' });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });

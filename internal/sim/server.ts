@@ -18,6 +18,7 @@ import { scheduledEventRoutes } from './rest/scheduled-events';
 import { stageInstanceRoutes } from './rest/stage-instances';
 import { stickerRoutes } from './rest/stickers';
 import { threadRoutes } from './rest/threads';
+import { jsonDepth, MAX_JSON_DEPTH, validationError } from './rest/schemas';
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RestRateLimiter } from './rest/ratelimit';
 import { loadWorld } from './world-file';
 import type { SimWorld } from './world';
@@ -67,6 +68,7 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     if (body === '') return done(null, undefined);
+    if (jsonDepth(body as string) > MAX_JSON_DEPTH) return done(new DiscordError(400, 50035, 'Invalid Form Body', { _errors: [{ code: 'BASE_TYPE_INVALID', message: `Nested deeper than ${MAX_JSON_DEPTH} levels.` }] }), undefined);
     try {
       done(null, JSON.parse(body as string));
     } catch {
@@ -78,8 +80,9 @@ export async function createSimServer(options: SimOptions): Promise<SimServer> {
   });
 
   const rest = async (api: FastifyInstance) => {
-    api.setErrorHandler((err: FastifyError | DiscordError, _req, reply) => {
+    api.setErrorHandler((err: FastifyError | DiscordError, req, reply) => {
       if (err instanceof DiscordError) return sendError(reply, err);
+      if (err.validation) return sendError(reply, validationError(err.validation, err.validationContext === 'querystring' ? req.query : err.validationContext === 'params' ? req.params : req.body));
       const status = (err as FastifyError).statusCode ?? 500;
       if (status < 500) return sendError(reply, new DiscordError(400, 50035, `Invalid Form Body: ${err.message}`));
       options.logger.error({ err }, 'sim route failed');

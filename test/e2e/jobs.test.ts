@@ -91,6 +91,10 @@ describe('jobserver (sim + Postgres)', () => {
     const none = await call('GET', `/entities/${source.id}/tasks`, undefined, {});
     assert.deepEqual([wrong.status, unknown.status, none.status], [401, 401, 401]);
     assert.deepEqual(wrong.body, unknown.body);
+    // Client names are looked up as own keys: Object.prototype's names are unknown clients, not a 500.
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      assert.equal((await call('GET', `/entities/${source.id}/tasks`, undefined, { authorization: `${name} x` })).status, 401, name);
+    }
     assert.equal((await fetch(`${api}/docs/json`)).status, 200, 'OpenAPI at /docs');
   });
 

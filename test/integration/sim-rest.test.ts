@@ -134,6 +134,95 @@ describe('sim REST', () => {
     assert.deepEqual(commands.global.map((c) => [c.name, c.description]), [['ping', 'Pong']]);
   });
 
+  describe('refuses what Discord refuses (50035 naming the field), never 500', () => {
+    type FormError = { code: number; errors: Record<string, unknown> };
+    const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${server.url}/api/v10${path}`, {
+        method, headers: { authorization: `Bot ${DEFAULT_TOKEN}`, 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json().catch(() => null)) as FormError };
+    };
+    /** 400, code 50035, and `errors` reaches `field` (a dotted path) with an _errors list. */
+    const refused = (r: { status: number; body: FormError }, field: string) => {
+      assert.equal(r.status, 400, `${field}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 50035);
+      const node = field.split('.').filter(Boolean).reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], r.body.errors) as { _errors?: unknown[] } | undefined;
+      assert.ok(node?._errors?.length, `errors.${field} in ${JSON.stringify(r.body.errors)}`);
+    };
+    let channelId: string;
+    let roleId: string;
+    let memberId: string;
+    before(() => {
+      const g = server.world.guild(guildId)!;
+      channelId = [...g.channels.values()].find((c) => c.type === 0)!.id;
+      roleId = [...g.roles.values()].find((r) => !r.managed && r.id !== guildId && r.name !== 'Admin' && r.name !== 'Admins')!.id;
+      memberId = [...g.members.values()].find((m) => !m.user.bot && m.user.id !== g.guild.owner_id && m.roles.length === 0)!.user.id;
+    });
+
+    it('permission overwrites: allow "-1", {}, null entries, a wrong type', async () => {
+      for (const [allow, label] of [['-1', 'negative'], [{}, 'object'], ['1.5', 'fraction'], [-1, 'number']] as const) {
+        refused(await call('POST', `/guilds/${guildId}/channels`, { name: `c-${label}`, permission_overwrites: [{ id: roleId, type: 0, allow }] }), 'permission_overwrites.0.allow');
+        refused(await call('PATCH', `/channels/${channelId}`, { permission_overwrites: [{ id: roleId, type: 0, allow }] }), 'permission_overwrites.0.allow');
+        refused(await call('PUT', `/channels/${channelId}/permissions/${roleId}`, { type: 0, allow }), 'allow');
+      }
+      refused(await call('PATCH', `/channels/${channelId}`, { permission_overwrites: [null] }), 'permission_overwrites.0');
+      refused(await call('PATCH', `/channels/${channelId}`, { permission_overwrites: [{ id: roleId, type: 2 }] }), 'permission_overwrites.0.type');
+      const stored = server.world.guild(guildId)!.channels.get(channelId) as { permission_overwrites: { allow: string; deny: string }[] };
+      for (const o of stored.permission_overwrites) assert.match(`${o.allow}|${o.deny}`, /^\d+\|\d+$/);
+    });
+
+    it('positions bodies with null entries or bad ids', async () => {
+      refused(await call('PATCH', `/guilds/${guildId}/channels`, [null]), '0');
+      refused(await call('PATCH', `/guilds/${guildId}/roles`, [null]), '0');
+      refused(await call('PATCH', `/guilds/${guildId}/roles`, [{ id: 'abc', position: 1 }]), '0.id');
+      refused(await call('PATCH', `/guilds/${guildId}/channels`, [{ id: channelId, position: 'x' }]), '0.position');
+    });
+
+    it('wrong types are refused, not stored as sent: nsfw "yes", color {}, icon 5, nick 5', async () => {
+      refused(await call('PATCH', `/channels/${channelId}`, { nsfw: 'yes' }), 'nsfw');
+      refused(await call('PATCH', `/guilds/${guildId}/roles/${roleId}`, { color: {} }), 'color');
+      refused(await call('POST', `/guilds/${guildId}/roles`, { color: 'red' }), 'color');
+      refused(await call('PATCH', `/guilds/${guildId}`, { icon: 5 }), 'icon');
+      refused(await call('PATCH', `/guilds/${guildId}/members/${memberId}`, { nick: 5 }), 'nick');
+      refused(await call('PATCH', `/guilds/${guildId}/members/${memberId}`, { roles: 'abc' }), 'roles');
+      refused(await call('POST', `/channels/${channelId}/messages/bulk-delete`, { messages: ['1', 'x'] }), 'messages.1');
+      const g = server.world.guild(guildId)!;
+      assert.equal(typeof (g.channels.get(channelId) as { nsfw: unknown }).nsfw, 'boolean');
+      assert.equal(typeof g.roles.get(roleId)!.color, 'number');
+      assert.notEqual(g.guild.icon as unknown, 5);
+    });
+
+    it('a 50,000-deep body is refused and the audit log and state keep answering', async () => {
+      const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+      // Refused before parsing (deeper than any Discord payload), whether under a known key or not.
+      refused(await call('PATCH', `/guilds/${guildId}/members/${memberId}`, `{"nick":${deep}}`), '');
+      refused(await call('PATCH', `/guilds/${guildId}/members/${memberId}`, `{"nick":"deep","extra":${deep}}`), '');
+      refused(await call('POST', `/channels/${channelId}/messages`, `{"content":"x","embeds":[{"fields":${deep}}]}`), '');
+      assert.equal((await call('GET', `/guilds/${guildId}/audit-logs`)).status, 200);
+      assert.equal((await fetch(`${server.url}/_sim/guilds/${guildId}/state`)).status, 200);
+    });
+
+    it('queries: before/after/around must be snowflakes, limit an integer in range', async () => {
+      for (const [query, field] of <[string, string][]>[['before=abc', 'before'], ['after=1.5', 'after'], ['around=%00', 'around'], ['limit=0', 'limit'], ['limit=-Infinity', 'limit'], ['limit=1e400', 'limit'], ['limit=101', 'limit']]) {
+        refused(await call('GET', `/channels/${channelId}/messages?${query}`), field);
+      }
+      refused(await call('GET', `/guilds/${guildId}/members?after=abc`), 'after');
+      refused(await call('GET', `/guilds/${guildId}/members?limit=-Infinity`), 'limit');
+      refused(await call('GET', `/guilds/${guildId}/audit-logs?limit=-Infinity`), 'limit');
+      refused(await call('GET', `/guilds/${guildId}/audit-logs?before=x`), 'before');
+      refused(await call('GET', `/guilds/${guildId}/members/search`), 'query');
+      assert.equal((await call('GET', `/channels/${channelId}/messages?limit=5&before=99999999999999999999`)).status, 200);
+    });
+
+    it('X-Audit-Log-Reason that is not valid percent-encoding is kept as sent', async () => {
+      const r = await call('PATCH', `/guilds/${guildId}/roles/${roleId}`, { name: 'reasoned' }, { 'x-audit-log-reason': '%' });
+      assert.equal(r.status, 200);
+      const audit = await call('GET', `/guilds/${guildId}/audit-logs?limit=1`);
+      assert.equal((audit.body as unknown as { audit_log_entries: { reason?: string }[] }).audit_log_entries[0]!.reason, '%');
+    });
+  });
+
   it('generates the same world from the same seed', () => {
     const a = generateWorld({ seed: 11, guilds: 4 });
     const b = generateWorld({ seed: 11, guilds: 4 });

@@ -5,6 +5,7 @@ import { basePermissions } from '../permissions';
 import type { SimInteraction } from '../world';
 import type { SimWebhook } from './channels';
 import { actor, body, DiscordError, guildOf, invalidForm, type SimContext, str, unknown } from './context';
+import * as S from './schemas';
 
 type Params = { app: string; guild: string; id: string; token: string };
 
@@ -60,7 +61,7 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
   };
   for (const prefix of ['/applications/:app/commands', '/applications/:app/guilds/:guild/commands']) {
     app.get<{ Params: Params }>(prefix, (req) => commandList(req));
-    app.post<{ Params: Params }>(prefix, (req, reply) => {
+    app.post<{ Params: Params }>(prefix, { schema: { body: S.CommandCreate } }, (req, reply) => {
       const list = commandList(req);
       const existing = list.find((c) => c.name === (req.body as { name?: string })?.name);
       const command = toCommand(req.body, req.params.guild, existing);
@@ -68,11 +69,9 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
       else list.push(command);
       return reply.status(existing ? 200 : 201).send(command);
     });
-    app.put<{ Params: Params }>(prefix, (req) => {
+    app.put<{ Params: Params }>(prefix, { schema: { body: S.CommandsPut } }, (req) => {
       const list = commandList(req);
-      if (!Array.isArray(req.body)) throw invalidForm('_root', 'Must be an array of commands.');
-      if (req.body.length > 100) throw invalidForm('_root', 'Must be 100 or fewer in length.', 'BASE_TYPE_MAX_LENGTH');
-      const next = req.body.map((c: { name?: string }) => toCommand(c, req.params.guild, list.find((e) => e.name === c.name)));
+      const next = (req.body as { name: string }[]).map((c) => toCommand(c, req.params.guild, list.find((e) => e.name === c.name)));
       list.splice(0, list.length, ...next);
       return list;
     });
@@ -81,7 +80,7 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
       if (!command) throw unknown('Application Command');
       return command;
     });
-    app.patch<{ Params: Params }>(`${prefix}/:id`, (req) => {
+    app.patch<{ Params: Params }>(`${prefix}/:id`, { schema: { body: S.CommandPatch } }, (req) => {
       const list = commandList(req);
       const index = list.findIndex((c) => c.id === req.params.id);
       if (index < 0) throw unknown('Application Command');
@@ -106,7 +105,7 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
   const botMessage = (i: SimInteraction, data: Record<string, unknown>, extra: Partial<APIMessage> = {}): APIMessage =>
     world.newMessage(i.channel_id, world.botUser, String(data.content ?? ''), { embeds: (data.embeds as never) ?? [], flags: (data.flags as number) ?? 0, webhook_id: world.application.id, application_id: world.application.id, interaction_metadata: { id: i.id, type: 2, user: world.users.get(i.user_id), authorizing_integration_owners: { 0: i.guild_id } } as never, ...extra });
 
-  app.post<{ Params: Params }>('/interactions/:id/:token/callback', (req, reply) => {
+  app.post<{ Params: Params }>('/interactions/:id/:token/callback', { schema: { body: S.InteractionCallback, querystring: S.WithResponseQuery } }, (req, reply) => {
     const i = world.interactions.get(req.params.id);
     if (!i || i.token !== req.params.token) throw unknown('Interaction');
     if (i.callback) throw new DiscordError(400, 40060, 'Interaction has already been acknowledged.');
@@ -117,7 +116,7 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
       const g = guildOf(ctx, i.guild_id);
       i.original = world.postMessage(g, botMessage(i, b.type === 4 ? (b.data ?? {}) : { content: '', flags: 128 }));
     }
-    const withResponse = (req.query as { with_response?: string }).with_response === 'true';
+    const withResponse = (req.query as { with_response?: boolean }).with_response === true;
     return withResponse ? { interaction: { id: i.id, type: 2 }, resource: { type: b.type, message: i.original } } : reply.status(204).send();
   });
 
@@ -129,14 +128,14 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
     if (!message) throw unknown('Message');
     return message;
   });
-  app.patch<{ Params: MessageParams }>('/webhooks/:app/:token/messages/:message', (req) => {
+  app.patch<{ Params: MessageParams }>('/webhooks/:app/:token/messages/:message', { schema: { body: S.MessagePatch } }, (req) => {
     const i = interactionBy(req.params.token);
     const g = guildOf(ctx, i.guild_id);
     const b = body(req);
     if (req.params.message === '@original' && !i.original) i.original = world.postMessage(g, botMessage(i, b));
     const message = responseMessage(i, req.params.message);
     if (!message) throw unknown('Message');
-    if (b.content !== undefined) message.content = str(b.content, 'content', { max: 2000 })!;
+    if (b.content !== undefined) message.content = (b.content as string | null) ?? '';
     if (Array.isArray(b.embeds)) message.embeds = b.embeds as never;
     message.edited_timestamp = new Date().toISOString();
     world.emitDispatch('MESSAGE_UPDATE', { ...message, guild_id: g.guild.id }, g.guild.id);
@@ -153,9 +152,9 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
   });
 
   // POST /webhooks/:id/:token: an interaction followup, or a channel webhook execution.
-  app.post<{ Params: Params; Querystring: { wait?: string } }>('/webhooks/:app/:token', (req, reply) => {
+  app.post<{ Params: Params; Querystring: { wait?: boolean } }>('/webhooks/:app/:token', { schema: { body: S.WebhookExecute, querystring: S.WaitQuery } }, (req, reply) => {
     const b = body(req);
-    if (b.content === undefined && !Array.isArray(b.embeds)) throw new DiscordError(400, 50006, 'Cannot send an empty message');
+    if (!b.content && !(Array.isArray(b.embeds) && b.embeds.length)) throw new DiscordError(400, 50006, 'Cannot send an empty message');
     const content = str(b.content ?? '', 'content', { max: 2000 })!;
     const webhook = webhooks.get(req.params.app);
     if (webhook) {
@@ -163,7 +162,7 @@ export function applicationRoutes(app: FastifyInstance, ctx: SimContext, webhook
       const g = guildOf(ctx, webhook.guild_id);
       const author = { id: webhook.id, username: str(b.username, 'username', { max: 80, optional: true }) ?? webhook.name, avatar: (b.avatar_url as string) ?? null, discriminator: '0000', global_name: null, bot: true };
       const message = world.postMessage(g, world.newMessage(webhook.channel_id, author, content, { embeds: (b.embeds as never) ?? [], webhook_id: webhook.id }));
-      return req.query.wait === 'true' ? message : reply.status(204).send();
+      return req.query.wait === true ? message : reply.status(204).send();
     }
     const i = interactionBy(req.params.token);
     const message = world.postMessage(guildOf(ctx, i.guild_id), botMessage(i, b));

@@ -1,11 +1,14 @@
 // Channel routes: the channel, permission overwrites, messages, typing, webhooks.
 import { randomBytes } from 'node:crypto';
 import type { APIMessage } from 'discord-api-types/v10';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { P } from '../permissions';
 import { isThreadType } from '../guild-entities';
 import { deleteThreadRoute, updateThreadRoute } from './threads';
-import { actor, body, channelOf, DiscordError, invalidForm, need, type SimContext, str, unknown } from './context';
+import { actor, body, channelOf, DiscordError, need, type SimContext, str, unknown } from './context';
+import * as S from './schemas';
+import { overwrites } from './schemas';
 
 type Params = { channel: string; id: string };
 const EDITABLE = ['name', 'topic', 'position', 'parent_id', 'nsfw', 'rate_limit_per_user', 'bitrate', 'user_limit', 'permission_overwrites'];
@@ -30,17 +33,15 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     return channel;
   });
 
-  app.patch<{ Params: Params }>('/channels/:channel', (req) => {
+  app.patch<{ Params: Params }>('/channels/:channel', { schema: { body: S.ChannelPatch } }, (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     if (isThreadType(channel.type)) return updateThreadRoute(ctx, req, channel.id);
     need(g, a.userId, P.ManageChannels, channel.id);
-    const b = body(req);
-    if (b.name !== undefined) str(b.name, 'name', { min: 1, max: 100 });
+    const b = body<Record<string, unknown>>(req);
     if (b.permission_overwrites !== undefined) {
-      if (!Array.isArray(b.permission_overwrites)) throw invalidForm('permission_overwrites', 'Must be an array.');
       need(g, a.userId, P.ManageRoles, channel.id);
-      b.permission_overwrites = (b.permission_overwrites as Record<string, unknown>[]).map((o) => ({ id: String(o.id), type: Number(o.type ?? 0), allow: String(o.allow ?? '0'), deny: String(o.deny ?? '0') }));
+      b.permission_overwrites = overwrites(b.permission_overwrites as Static<typeof S.Overwrite>[] | null);
     }
     const changes = [];
     for (const key of EDITABLE) {
@@ -65,14 +66,13 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     return channel;
   });
 
-  app.put<{ Params: Params }>('/channels/:channel/permissions/:id', (req, reply) => {
+  app.put<{ Params: Params }>('/channels/:channel/permissions/:id', { schema: { body: S.OverwritePut } }, (req, reply) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     need(g, a.userId, P.ManageRoles, channel.id);
-    const b = body(req);
-    if (b.type !== 0 && b.type !== 1) throw invalidForm('type', 'Must be 0 (role) or 1 (member).', 'BASE_TYPE_CHOICES');
+    const b = body<Static<typeof S.OverwritePut>>(req);
     const list = (channel.permission_overwrites as { id: string }[]).filter((o) => o.id !== req.params.id);
-    list.push({ id: req.params.id, type: b.type, allow: String(b.allow ?? '0'), deny: String(b.deny ?? '0') } as never);
+    list.push(...overwrites([{ ...b, id: req.params.id }]));
     channel.permission_overwrites = list;
     world.emitDispatch('CHANNEL_UPDATE', channel, g.guild.id);
     return reply.status(204).send();
@@ -87,12 +87,11 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     return reply.status(204).send();
   });
 
-  app.get<{ Params: Params; Querystring: { limit?: string; before?: string; after?: string; around?: string } }>('/channels/:channel/messages', (req) => {
+  app.get<{ Params: Params; Querystring: Static<typeof S.MessagesQuery> }>('/channels/:channel/messages', { schema: { querystring: S.MessagesQuery } }, (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     need(g, a.userId, P.ReadMessageHistory, channel.id);
-    const limit = Number(req.query.limit ?? 50);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidForm('limit', 'int value should be less than or equal to 100.', 'NUMBER_TYPE_MAX');
+    const limit = req.query.limit ?? 50;
     const all = g.messages.get(channel.id) ?? [];
     const id = (m: APIMessage) => BigInt(m.id);
     let result: APIMessage[];
@@ -120,12 +119,12 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     return message;
   });
 
-  app.post<{ Params: Params }>('/channels/:channel/messages', (req) => {
+  app.post<{ Params: Params }>('/channels/:channel/messages', { schema: { body: S.MessageCreate } }, (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     need(g, a.userId, P.SendMessages, channel.id);
     const b = body(req);
-    if (b.content === undefined && !Array.isArray(b.embeds)) throw new DiscordError(400, 50006, 'Cannot send an empty message');
+    if (!b.content && !(Array.isArray(b.embeds) && b.embeds.length)) throw new DiscordError(400, 50006, 'Cannot send an empty message');
     const content = str(b.content ?? '', 'content', { max: 2000 })!;
     const reference = b.message_reference as { message_id?: string } | undefined;
     return world.postMessage(g, world.newMessage(channel.id, world.users.get(a.userId)!, content, {
@@ -134,14 +133,14 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     }));
   });
 
-  app.patch<{ Params: Params }>('/channels/:channel/messages/:id', (req) => {
+  app.patch<{ Params: Params }>('/channels/:channel/messages/:id', { schema: { body: S.MessagePatch } }, (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     const message = g.messages.get(channel.id)?.find((m) => m.id === req.params.id);
     if (!message) throw unknown('Message');
     if (message.author.id !== a.userId) throw new DiscordError(403, 50005, 'Cannot edit a message authored by another user');
     const b = body(req);
-    if (b.content !== undefined) message.content = str(b.content, 'content', { max: 2000 })!;
+    if (b.content !== undefined) message.content = (b.content as string | null) ?? '';
     if (Array.isArray(b.embeds)) message.embeds = b.embeds as never;
     message.edited_timestamp = new Date().toISOString();
     world.emitDispatch('MESSAGE_UPDATE', { ...message, guild_id: g.guild.id }, g.guild.id);
@@ -160,13 +159,11 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     return reply.status(204).send();
   });
 
-  app.post<{ Params: Params }>('/channels/:channel/messages/bulk-delete', (req, reply) => {
+  app.post<{ Params: Params }>('/channels/:channel/messages/bulk-delete', { schema: { body: S.BulkDelete } }, (req, reply) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     need(g, a.userId, P.ManageMessages, channel.id);
-    const ids = body<{ messages?: unknown }>(req).messages;
-    if (!Array.isArray(ids) || ids.length < 2 || ids.length > 100) throw invalidForm('messages', 'Must be between 2 and 100 in length.', 'BASE_TYPE_BAD_LENGTH');
-    const set = new Set(ids.map(String));
+    const set = new Set(body<Static<typeof S.BulkDelete>>(req).messages);
     g.messages.set(channel.id, (g.messages.get(channel.id) ?? []).filter((m) => !set.has(m.id)));
     world.emitDispatch('MESSAGE_DELETE_BULK', { ids: [...set], channel_id: channel.id, guild_id: g.guild.id }, g.guild.id);
     return reply.status(204).send();
@@ -187,7 +184,7 @@ export function channelRoutes(app: FastifyInstance, ctx: SimContext, webhooks: M
     return [...webhooks.values()].filter((w) => w.channel_id === channel.id);
   });
 
-  app.post<{ Params: Params }>('/channels/:channel/webhooks', (req) => {
+  app.post<{ Params: Params }>('/channels/:channel/webhooks', { schema: { body: S.WebhookCreate } }, (req) => {
     const a = actor(ctx, req);
     const { g, channel } = channelOf(ctx, req.params.channel);
     need(g, a.userId, P.ManageWebhooks, channel.id);

@@ -104,6 +104,19 @@ export function body<T = Record<string, unknown>>(req: FastifyRequest): T {
   return b as T;
 }
 
+/** X-Audit-Log-Reason: URL-encoded by clients; kept as sent when it is not valid encoding. At most 512 characters. */
+export function auditReason(req: FastifyRequest): string | undefined {
+  const raw = req.headers['x-audit-log-reason'];
+  if (typeof raw !== 'string') return undefined;
+  let reason = raw;
+  try {
+    reason = decodeURIComponent(raw);
+  } catch {
+    // not percent-encoding: the header as sent
+  }
+  return reason.slice(0, 512);
+}
+
 export function str(value: unknown, field: string, { min = 0, max = 2000, optional = false } = {}): string | undefined {
   if (value === undefined || value === null) {
     if (optional) return undefined;

@@ -1,9 +1,12 @@
 // Guild routes: the guild, audit log, channels, roles, members, bans.
 import type { APIChannel, APIRole } from 'discord-api-types/v10';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { P } from '../permissions';
 import type { SimGuild } from '../world';
-import { actor, body, DiscordError, guildOf, invalidForm, need, needAbove, type SimContext, str, unknown } from './context';
+import { actor, auditReason, body, DiscordError, guildOf, invalidForm, need, needAbove, type SimContext, str, unknown } from './context';
+import * as S from './schemas';
+import { overwrites } from './schemas';
 
 type Params = { guild: string; id: string };
 const AUDIT = { GUILD_UPDATE: 1, CHANNEL_CREATE: 10, CHANNEL_UPDATE: 11, CHANNEL_DELETE: 12, MEMBER_KICK: 20, MEMBER_BAN_ADD: 22, MEMBER_BAN_REMOVE: 23, MEMBER_UPDATE: 24, MEMBER_ROLE_UPDATE: 25, ROLE_CREATE: 30, ROLE_UPDATE: 31, ROLE_DELETE: 32 };
@@ -14,8 +17,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { world } = ctx;
   const audit = (g: SimGuild, userId: string, action_type: number, target_id: string | null, changes?: unknown[], reason?: string) =>
     world.addAudit(g, { action_type, user_id: userId, target_id, changes: changes as never, reason } as never);
-  const reasonOf = (req: { headers: Record<string, unknown> }) =>
-    typeof req.headers['x-audit-log-reason'] === 'string' ? decodeURIComponent(req.headers['x-audit-log-reason']) : undefined;
+  const reasonOf = auditReason;
 
   app.get<{ Params: Params }>('/guilds/:guild', (req) => {
     const a = actor(ctx, req);
@@ -24,7 +26,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return { ...g.guild, roles: [...g.roles.values()], approximate_member_count: g.members.size };
   });
 
-  app.patch<{ Params: Params }>('/guilds/:guild', (req) => {
+  app.patch<{ Params: Params }>('/guilds/:guild', { schema: { body: S.GuildPatch } }, (req) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageGuild);
@@ -50,14 +52,16 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return { ...g.guild, roles: [...g.roles.values()] };
   });
 
-  app.get<{ Params: Params; Querystring: { limit?: string; action_type?: string; user_id?: string } }>('/guilds/:guild/audit-logs', (req) => {
+  app.get<{ Params: Params; Querystring: { limit?: number; action_type?: number; user_id?: string; before?: string; after?: string } }>('/guilds/:guild/audit-logs', { schema: { querystring: S.AuditLogQuery } }, (req) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ViewAuditLog);
-    const limit = Math.min(Number(req.query.limit ?? 50) || 50, 100);
+    const { limit = 50, action_type, user_id, before, after } = req.query;
     const entries = g.audit
-      .filter((e) => !req.query.action_type || e.action_type === Number(req.query.action_type))
-      .filter((e) => !req.query.user_id || e.user_id === req.query.user_id)
+      .filter((e) => action_type === undefined || e.action_type === action_type)
+      .filter((e) => !user_id || e.user_id === user_id)
+      .filter((e) => !before || BigInt(e.id) < BigInt(before))
+      .filter((e) => !after || BigInt(e.id) > BigInt(after))
       .slice(0, limit);
     return { audit_log_entries: entries, users: [...new Set(entries.map((e) => e.user_id))].map((id) => world.users.get(id!)).filter(Boolean), webhooks: [], integrations: [], threads: [], application_commands: [], auto_moderation_rules: [], guild_scheduled_events: [] };
   });
@@ -70,7 +74,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return [...g.channels.values()];
   });
 
-  app.post<{ Params: Params }>('/guilds/:guild/channels', (req, reply) => {
+  app.post<{ Params: Params }>('/guilds/:guild/channels', { schema: { body: S.ChannelCreate } }, (req, reply) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageChannels);
@@ -79,13 +83,12 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     const type = b.type === undefined ? 0 : Number(b.type);
     if (!CHANNEL_TYPES.has(type)) throw invalidForm('type', `Value "${b.type}" is not a valid enum value.`, 'BASE_TYPE_CHOICES');
     if (b.parent_id != null && g.channels.get(String(b.parent_id))?.type !== 4) throw invalidForm('parent_id', 'Category does not exist');
-    if (b.permission_overwrites !== undefined && !Array.isArray(b.permission_overwrites)) throw invalidForm('permission_overwrites', 'Must be an array.');
     const channel = {
       id: world.ids.next(), type, guild_id: g.guild.id, name: type === 0 || type === 5 ? name.toLowerCase().replace(/\s+/g, '-') : name,
       position: typeof b.position === 'number' ? b.position : g.channels.size, parent_id: (b.parent_id as string) ?? null, nsfw: b.nsfw === true,
       topic: (b.topic as string) ?? null, rate_limit_per_user: (b.rate_limit_per_user as number) ?? 0, bitrate: type === 2 || type === 13 ? ((b.bitrate as number) ?? 64000) : undefined,
       user_limit: type === 2 ? ((b.user_limit as number) ?? 0) : undefined,
-      permission_overwrites: ((b.permission_overwrites as Record<string, unknown>[] | undefined) ?? []).map((o) => ({ id: String(o.id), type: Number(o.type ?? 0), allow: String(o.allow ?? '0'), deny: String(o.deny ?? '0') })),
+      permission_overwrites: overwrites(b.permission_overwrites as Static<typeof S.Overwrite>[] | undefined),
     } as unknown as APIChannel;
     g.channels.set(channel.id, channel);
     world.emitDispatch('CHANNEL_CREATE', channel, g.guild.id);
@@ -93,16 +96,19 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return reply.status(201).send(channel);
   });
 
-  app.patch<{ Params: Params }>('/guilds/:guild/channels', (req, reply) => {
+  app.patch<{ Params: Params }>('/guilds/:guild/channels', { schema: { body: S.ChannelPositions } }, (req, reply) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageChannels);
-    if (!Array.isArray(req.body)) throw invalidForm('_root', 'Must be an array of {id, position}.');
-    for (const item of req.body as { id?: string; position?: number; parent_id?: string | null }[]) {
+    const items = req.body as Static<typeof S.ChannelPositions>;
+    for (const [index, item] of items.entries()) {
       const channel = g.channels.get(String(item.id)) as Record<string, unknown> | undefined;
       if (!channel) throw unknown('Channel');
       if (typeof item.position === 'number') channel.position = item.position;
-      if (item.parent_id !== undefined) channel.parent_id = item.parent_id;
+      if (item.parent_id !== undefined) {
+        if (item.parent_id !== null && g.channels.get(item.parent_id)?.type !== 4) throw invalidForm(`${index}.parent_id`, 'Category does not exist');
+        channel.parent_id = item.parent_id;
+      }
       world.emitDispatch('CHANNEL_UPDATE', channel, g.guild.id);
     }
     return reply.status(204).send();
@@ -114,14 +120,14 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return [...guildOf(ctx, req.params.guild).roles.values()];
   });
 
-  app.post<{ Params: Params }>('/guilds/:guild/roles', (req) => {
+  app.post<{ Params: Params }>('/guilds/:guild/roles', { schema: { body: S.RoleCreate } }, (req) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageRoles);
     const b = body(req);
-    const name = str(b.name ?? 'new role', 'name', { max: 100 })!;
-    const permissions = parsePermissions(b.permissions, '0');
-    const role = { id: world.ids.next(), name, color: Number(b.color ?? 0), hoist: b.hoist === true, icon: null, unicode_emoji: null, position: 1, permissions, managed: false, mentionable: b.mentionable === true, flags: 0 } as unknown as APIRole;
+    const name = (b.name as string | null | undefined) || 'new role';
+    const permissions = (b.permissions as string | null | undefined) ?? '0';
+    const role = { id: world.ids.next(), name, color: (b.color as number | null) ?? 0, hoist: b.hoist === true, icon: null, unicode_emoji: null, position: 1, permissions, managed: false, mentionable: b.mentionable === true, flags: 0 } as unknown as APIRole;
     for (const r of g.roles.values()) if (r.id !== g.guild.id && r.position >= 1) r.position++;
     g.roles.set(role.id, role);
     world.emitDispatch('GUILD_ROLE_CREATE', { guild_id: g.guild.id, role }, g.guild.id);
@@ -129,13 +135,12 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return role;
   });
 
-  app.patch<{ Params: Params }>('/guilds/:guild/roles', (req) => {
+  app.patch<{ Params: Params }>('/guilds/:guild/roles', { schema: { body: S.RolePositions } }, (req) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageRoles);
-    if (!Array.isArray(req.body)) throw invalidForm('_root', 'Must be an array of {id, position}.');
-    for (const item of req.body as { id?: string; position?: number }[]) {
-      const role = g.roles.get(String(item.id));
+    for (const item of req.body as Static<typeof S.RolePositions>) {
+      const role = g.roles.get(item.id);
       if (!role) throw unknown('Role');
       needAbove(g, a.userId, Math.max(role.position, item.position ?? 0));
       if (typeof item.position === 'number' && role.id !== g.guild.id) role.position = item.position;
@@ -144,7 +149,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return [...g.roles.values()];
   });
 
-  app.patch<{ Params: Params }>('/guilds/:guild/roles/:id', (req) => {
+  app.patch<{ Params: Params }>('/guilds/:guild/roles/:id', { schema: { body: S.RolePatch } }, (req) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageRoles);
@@ -155,7 +160,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     const changes = [];
     for (const key of ['name', 'color', 'hoist', 'mentionable', 'permissions', 'icon', 'unicode_emoji'] as const) {
       if (!(key in b)) continue;
-      const value = key === 'permissions' ? parsePermissions(b.permissions, role.permissions) : key === 'name' ? str(b.name, 'name', { max: 100 }) : b[key];
+      const value = key === 'permissions' ? (b.permissions ?? role.permissions) : key === 'name' ? (b.name ?? role.name) : key === 'color' ? (b.color ?? 0) : (b[key] ?? null);
       changes.push({ key, old_value: role[key], new_value: value });
       (role as unknown as Record<string, unknown>)[key] = value;
     }
@@ -180,19 +185,19 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
   });
 
   // Members
-  app.get<{ Params: Params; Querystring: { limit?: string; after?: string } }>('/guilds/:guild/members', (req) => {
+  app.get<{ Params: Params; Querystring: { limit?: number; after?: string } }>('/guilds/:guild/members', { schema: { querystring: S.MembersQuery } }, (req) => {
     actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 1) || 1, 1), 1000);
+    const limit = req.query.limit ?? 1;
     const after = BigInt(req.query.after ?? '0');
     return [...g.members.values()].filter((m) => BigInt(m.user.id) > after).sort((x, y) => (BigInt(x.user.id) < BigInt(y.user.id) ? -1 : 1)).slice(0, limit);
   });
 
-  app.get<{ Params: Params; Querystring: { query?: string; limit?: string } }>('/guilds/:guild/members/search', (req) => {
+  app.get<{ Params: Params; Querystring: { query: string; limit?: number } }>('/guilds/:guild/members/search', { schema: { querystring: S.MemberSearchQuery } }, (req) => {
     actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
-    const q = str(req.query.query, 'query', { min: 0, max: 100 })!.toLowerCase();
-    const limit = Math.min(Number(req.query.limit ?? 1) || 1, 1000);
+    const q = req.query.query.toLowerCase();
+    const limit = req.query.limit ?? 1;
     return [...g.members.values()].filter((m) => m.user.username.toLowerCase().startsWith(q) || m.nick?.toLowerCase().startsWith(q)).slice(0, limit);
   });
 
@@ -203,18 +208,17 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return member;
   });
 
-  app.patch<{ Params: Params }>('/guilds/:guild/members/:id', (req) => {
+  app.patch<{ Params: Params }>('/guilds/:guild/members/:id', { schema: { body: S.MemberPatch } }, (req) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     const member = g.members.get(req.params.id);
     if (!member) throw unknown('Member');
-    const b = body(req);
+    const b = body<Static<typeof S.MemberPatch>>(req);
     if ('nick' in b) need(g, a.userId, P.ManageNicknames);
     if ('roles' in b) {
       need(g, a.userId, P.ManageRoles);
-      if (!Array.isArray(b.roles)) throw invalidForm('roles', 'Must be an array of role ids.');
-      for (const id of b.roles as string[]) {
-        const role = g.roles.get(String(id));
+      for (const id of b.roles ?? []) {
+        const role = g.roles.get(id);
         if (!role) throw unknown('Role');
         if (!member.roles.includes(role.id)) needAbove(g, a.userId, role.position);
       }
@@ -223,11 +227,21 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
       need(g, a.userId, P.ModerateMembers);
       needAbove(g, a.userId, highest(g, member.user.id));
     }
-    if ('nick' in b) member.nick = (b.nick as string) ?? null;
-    if ('roles' in b) member.roles = (b.roles as string[]).map(String);
-    if ('communication_disabled_until' in b) member.communication_disabled_until = (b.communication_disabled_until as string) ?? null;
+    const changes = [];
+    if ('nick' in b) {
+      changes.push({ key: 'nick', old_value: member.nick, new_value: b.nick || null });
+      member.nick = b.nick || null;
+    }
+    if ('roles' in b) {
+      changes.push({ key: 'roles', old_value: member.roles, new_value: b.roles ?? [] });
+      member.roles = [...new Set(b.roles ?? [])];
+    }
+    if ('communication_disabled_until' in b) {
+      changes.push({ key: 'communication_disabled_until', old_value: member.communication_disabled_until, new_value: b.communication_disabled_until ?? null });
+      member.communication_disabled_until = b.communication_disabled_until ?? null;
+    }
     world.emitDispatch('GUILD_MEMBER_UPDATE', { guild_id: g.guild.id, ...member }, g.guild.id);
-    audit(g, a.userId, 'roles' in b ? AUDIT.MEMBER_ROLE_UPDATE : AUDIT.MEMBER_UPDATE, member.user.id, Object.keys(b).map((key) => ({ key, new_value: b[key] })), reasonOf(req));
+    audit(g, a.userId, 'roles' in b ? AUDIT.MEMBER_ROLE_UPDATE : AUDIT.MEMBER_UPDATE, member.user.id, changes, reasonOf(req));
     return member;
   });
 
@@ -278,7 +292,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     return ban;
   });
 
-  app.put<{ Params: Params }>('/guilds/:guild/bans/:id', (req, reply) => {
+  app.put<{ Params: Params }>('/guilds/:guild/bans/:id', { schema: { body: S.BanPut } }, (req, reply) => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.BanMembers);
@@ -308,10 +322,4 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
 function highest(g: SimGuild, userId: string): number {
   if (g.guild.owner_id === userId) return Number.POSITIVE_INFINITY;
   return Math.max(0, ...(g.members.get(userId)?.roles ?? []).map((r) => g.roles.get(r)?.position ?? 0));
-}
-
-function parsePermissions(value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if ((typeof value !== 'string' && typeof value !== 'number') || !/^\d+$/.test(String(value))) throw invalidForm('permissions', 'Must be a permission bit set as a string of digits.');
-  return String(value);
 }
