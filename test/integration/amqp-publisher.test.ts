@@ -30,14 +30,20 @@ async function relay(target: URL) {
     client.pipe(upstream);
     upstream.pipe(client);
     if (!reading) client.pause();
-    const end = () => (client.destroy(), upstream.destroy());
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   const cutAll = () => {
-    for (const [client, upstream] of pairs.splice(0)) (client.destroy(), upstream.destroy());
+    for (const [client, upstream] of pairs.splice(0)) {
+      client.destroy();
+      upstream.destroy();
+    }
   };
   const url = new URL(target);
   url.port = String(port);
@@ -56,7 +62,10 @@ async function relay(target: URL) {
       cutAll();
       reading = true;
     },
-    close: () => new Promise<void>((r) => (cutAll(), server.close(() => r()))),
+    close: () => {
+      cutAll();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }
 
