@@ -1,7 +1,7 @@
 // The whole stack for the chaos suite, each service run directly (not under `dev`, which stops
 // everything when one child exits), on PRIVATE Redis, RabbitMQ and Postgres, with the observers
 // that count what reaches users: a discord.js bot behind the proxy and a RabbitMQ consumer.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
@@ -64,12 +64,13 @@ export class ChaosStack {
   /** Every cluster pid ever seen: orphans are killed at the end. */
   clusterPids = new Set<number>();
   private loadRunning = false;
+  private started: [string, Running][] = [];
   private loops: Promise<void>[] = [];
 
   async start(): Promise<void> {
     [this.redis, this.rabbit, this.postgres] = await Promise.all([privateRedis(), privateRabbit(), privatePostgres()]);
     await Promise.all([this.redis.start(), this.rabbit.start(), this.postgres.start()]);
-    this.sim = start(['sim', '--port', String(await freePort()), '--shards', '4', '--guilds', '8', '--max-concurrency', '4', '--identify-interval-ms', '0', '--rest-limit', '1000']);
+    this.sim = this.track('sim', start(['sim', '--port', String(await freePort()), '--shards', '4', '--guilds', '8', '--max-concurrency', '4', '--identify-interval-ms', '0', '--rest-limit', '1000']));
     this.simUrl = (await this.sim.waitFor(/^sim listening on /)).split(' ').at(-1)!;
     const guilds = await getJson<{ id: string; channels: { id: string; name: string }[] }[]>(`${this.simUrl}/_sim/guilds`);
     this.guilds = guilds.map((g) => ({ id: g.id, general: g.channels.find((c) => c.name === 'general')!.id }));
@@ -87,7 +88,7 @@ export class ChaosStack {
     this.proxy = await this.startProxy();
     this.jobs = [await this.startJobs(0), await this.startJobs(1)];
     this.web = await this.startWeb();
-    this.bot = startScript(`${ROOT}/test/fixtures/discordjs-bot.ts`, [`http://127.0.0.1:${this.ports.proxy}/api`]);
+    this.bot = this.track('bot', startScript(`${ROOT}/test/fixtures/discordjs-bot.ts`, [`http://127.0.0.1:${this.ports.proxy}/api`]));
     await this.bot.waitFor(/^READY$/, 60_000);
     this.consumer = new AmqpConnection({
       url: this.rabbit.url, logger: pino({ level: 'silent' }),
@@ -107,24 +108,29 @@ export class ChaosStack {
       },
     });
     void this.consumer.start();
-    await waitUntil('the stack is healthy', () => this.healthy(), 120_000);
+    await waitUntil('the stack is healthy', async () => (await this.unhealthy()) === '', 120_000);
   }
 
   startProxy(): Promise<Running> {
-    const p = start(['proxy', '--config', this.configPath]);
+    const p = this.track('proxy', start(['proxy', '--config', this.configPath]));
     return p.waitFor(/"msg":"proxy listening/, 60_000).then(() => p);
   }
 
   startJobs(i: number): Promise<Running> {
     const port = String(this.ports.jobs[i]);
-    const p = start(['jobs', '--config', this.configPath], { env: { SPLASHTAIL__META__JOBSERVER_PORT: port, SPLASHTAIL__META__JOBSERVER_URL: `http://127.0.0.1:${port}` } });
+    const p = this.track(`jobs-${i}`, start(['jobs', '--config', this.configPath], { env: { SPLASHTAIL__META__JOBSERVER_PORT: port, SPLASHTAIL__META__JOBSERVER_URL: `http://127.0.0.1:${port}` } }));
     return p.waitFor(/jobserver listening/, 60_000).then(() => p);
   }
 
   startWeb(): Promise<Running> {
     const proxy = `127.0.0.1:${this.ports.proxy}`;
-    const p = start(['webserver', '--config', this.configPath], { env: { SPLASHTAIL__BOT__GATEWAY_URL: `ws://${proxy}`, SPLASHTAIL__DISCORD_AUTH__API_URL: `http://${proxy}/api` } });
+    const p = this.track('webserver', start(['webserver', '--config', this.configPath], { env: { SPLASHTAIL__BOT__GATEWAY_URL: `ws://${proxy}`, SPLASHTAIL__DISCORD_AUTH__API_URL: `http://${proxy}/api` } }));
     return p.waitFor(/listening/, 60_000).then(() => p);
+  }
+
+  private track(name: string, p: Running): Running {
+    this.started.push([name, p]);
+    return p;
   }
 
   /** Event numbers in the order the bot behind the proxy first saw them. */
@@ -147,16 +153,28 @@ export class ChaosStack {
     return clusters;
   }
 
-  /** Every service answers, both clusters are up, and the newest event reached the bot and the consumer. */
-  async healthy(): Promise<boolean> {
-    const shards = await getJson<{ shards: { status: string }[] }>(`http://127.0.0.1:${this.ports.proxy}/shards`);
-    if (shards.shards.length !== 4 || !shards.shards.every((s) => s.status === 'Ready')) return false;
-    const clusters = await this.clusters();
-    if (clusters.length !== 2 || !clusters.every((c) => c.state === 'up')) return false;
-    for (const port of this.ports.jobs) await getJson(`http://127.0.0.1:${port}/healthz`);
+  /**
+   * Empty when every service answers, both clusters are up and the newest event reached the bot
+   * and the consumer; otherwise what is not healthy yet.
+   */
+  async unhealthy(): Promise<string> {
+    const exited = this.started.filter(([, p]) => [this.proxy, this.web, ...this.jobs, this.bot, this.sim].includes(p) && p.child.exitCode !== null);
+    if (exited.length) return exited.map(([name, p]) => `${name} exited (${p.child.exitCode})`).join(', ');
+    const shards = await getJson<{ shards: { status: string }[] }>(`http://127.0.0.1:${this.ports.proxy}/shards`).catch((e: Error) => e.message);
+    if (typeof shards === 'string') return `proxy: ${shards}`;
+    if (shards.shards.length !== 4 || !shards.shards.every((s) => s.status === 'Ready')) return `proxy shards: ${shards.shards.map((s) => s.status).join(', ')}`;
+    const clusters = await this.clusters().catch((e: Error) => e.message);
+    if (typeof clusters === 'string') return `webserver: ${clusters}`;
+    if (clusters.length !== 2 || !clusters.every((c) => c.state === 'up')) return `clusters: ${clusters.map((c) => c.state).join(', ')}`;
+    for (const [i, port] of this.ports.jobs.entries()) {
+      const problem = await getJson(`http://127.0.0.1:${port}/healthz`).then(() => '', (e: Error) => e.message);
+      if (problem) return `jobs-${i}: ${problem}`;
+    }
     const probe = this.posted.at(-1);
-    if (!probe) return true;
-    return this.amqpSet.has(probe.n) && this.botSeen().includes(probe.n);
+    if (!probe) return '';
+    if (!this.amqpSet.has(probe.n)) return `c${probe.n} not yet at the RabbitMQ consumer`;
+    if (!this.botSeen().includes(probe.n)) return `c${probe.n} not yet at the bot`;
+    return '';
   }
 
   /** Steady load: an event every 100 ms, a backup task every 3 s. */
@@ -202,6 +220,12 @@ export class ChaosStack {
       if (t) return t;
     }
     return undefined;
+  }
+
+  /** Writes the output of every process started (killed ones too) to `dir`, for a failed row's story. */
+  saveLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    this.started.forEach(([name, p], i) => writeFileSync(join(dir, `${String(i).padStart(2, '0')}-${name}.log`), p.output()));
   }
 
   async stop(): Promise<void> {

@@ -90,7 +90,7 @@ describe('proxy events to RabbitMQ and the Redis state cache', () => {
     await s?.proxy.stop();
     await s?.sim.stop();
     const ch = await admin.createChannel();
-    for (const q of [messages.queue, all.queue, `${s.names.exchange}.recv`, s.names.send]) await ch.deleteQueue(q);
+    for (const q of [messages.queue, all.queue, `${s.names.exchange}.recv`, s.names.send, `${s.names.send}.retry`, `${s.names.send}.dlq`]) await ch.deleteQueue(q);
     await ch.deleteExchange(s.names.exchange);
     await admin.close();
     await messages.connection.close();
