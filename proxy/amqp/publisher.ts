@@ -110,7 +110,9 @@ export class EventPublisher {
           }
           await channel.waitForConfirms();
         } catch (err) {
-          this.options.logger.warn({ err: (err as Error).message, pending: this.buffer.length }, 'AMQP publish not confirmed; will retry after reconnect');
+          this.options.logger.warn({ err: (err as Error).message, pending: this.buffer.length }, 'AMQP publish not confirmed; will retry');
+          // A nack leaves the channel open: no reconnect will restart the loop, so retry soon.
+          if (this.connection.channel === channel) setTimeout(() => void this.pump(), 1_000).unref();
           return;
         } finally {
           this.inFlight = 0;

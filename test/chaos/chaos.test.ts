@@ -112,6 +112,9 @@ describe('chaos: nothing lost, nothing done twice', () => {
     it(name, async () => {
       const row: Row = { scenario: name, botLost: '?', amqpLost: '?', tasks: '?', clustersKilled: '?', healthy: '?', problems: [] };
       rows.push(row);
+      // A row starts from a healthy stack, so what the previous fault left behind is not counted here.
+      let before = '';
+      await waitUntil('healthy before the fault', async () => (before = await stack.unhealthy()) === '', HEALTHY_WITHIN_MS).catch(() => row.problems.push(`started unhealthy: ${before}`));
       const start = Date.now();
       const pidsBefore = new Map((await stack.clusters().catch(() => [])).map((c) => [c.id, c.pid]));
       try {
@@ -152,8 +155,8 @@ describe('chaos: nothing lost, nothing done twice', () => {
         if (late) row.problems.push(`${label}: ${late} events out of order`);
       }
 
-      // Tasks created in the window: each must complete, once.
-      const tasks = stack.tasks.filter((t) => t.at >= Math.max(start, since) && t.at <= end);
+      // Tasks created in the window, and the ones in flight when it began: each must complete, once.
+      const tasks = stack.tasks.filter((t) => t.at >= Math.max(start - 6_000, since) && t.at <= end);
       const final = new Map<string, { state: string; finals: number }>();
       const taskDeadline = Date.now() + SETTLE_MS;
       for (;;) {
