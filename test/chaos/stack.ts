@@ -133,6 +133,29 @@ export class ChaosStack {
     return p;
   }
 
+  /**
+   * Starts again what exited on its own, as systemd's Restart=always would; returns what it
+   * restarted (a crash the row reports) so later rows still run on the whole stack.
+   */
+  async restartCrashed(): Promise<string[]> {
+    const gone = (p: Running) => p.child.exitCode !== null || p.child.signalCode !== null;
+    const crashed: string[] = [];
+    if (gone(this.proxy)) {
+      crashed.push(`proxy exited (${this.proxy.child.exitCode})`);
+      this.proxy = await this.startProxy();
+    }
+    if (gone(this.web)) {
+      crashed.push(`webserver exited (${this.web.child.exitCode})`);
+      this.web = await this.startWeb();
+    }
+    for (const i of [0, 1]) {
+      if (!gone(this.jobs[i]!)) continue;
+      crashed.push(`jobs-${i} exited (${this.jobs[i]!.child.exitCode})`);
+      this.jobs[i] = await this.startJobs(i);
+    }
+    return crashed;
+  }
+
   /** Event numbers in the order the bot behind the proxy first saw them. */
   botSeen(): number[] {
     const seen = new Set<number>();
