@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-concurrency=2 --test-timeout=300000
 SOURCES := $(shell find cmd internal bot webserver jobs proxy -name '*.ts' 2>/dev/null)
 
-.PHONY: build all install typecheck lint test test-unit test-integration test-e2e fuzz dev bench units clean
+.PHONY: build all install typecheck lint test test-unit test-integration test-e2e fuzz chaos dev bench units clean
 
 build: splashtail
 
@@ -33,8 +33,9 @@ config.yaml:
 dev: build config.yaml
 	./splashtail dev --config config.yaml
 
+# Every test but the chaos suite (`make chaos`).
 test: typecheck lint build
-	$(NODE_TEST) $$(find test -name '*.test.ts' | sort)
+	$(NODE_TEST) $$(find test -path test/chaos -prune -o -name '*.test.ts' -print | sort)
 
 test-unit: build
 	$(NODE_TEST) $$(find test/unit -name '*.test.ts' | sort)
@@ -48,6 +49,10 @@ test-e2e: build
 # The fuzz suites with 10x the inputs `make test` gives them (FUZZ_SEED=<n> replays a failure).
 fuzz: build
 	FUZZ_RUNS=2000 $(NODE_TEST) $$(find test/fuzz -name '*.test.ts' | sort)
+
+# kill -9, 30 s outages of private Redis/RabbitMQ/Postgres and SIGSTOP under load; prints a table (~8 min).
+chaos: build
+	$(NODE_TEST) --test-concurrency=1 --test-timeout=900000 $$(find test/chaos -name '*.test.ts' | sort)
 
 bench: build
 	@for b in $$(find bench -name '*.bench.ts' | sort); do echo "== $$b"; node --import tsx $$b || exit 1; done

@@ -32,6 +32,9 @@ export async function startConsumers(config: Config, { redis, upstream, shardIds
       url: config.meta.amqp_url,
       queue: amqp.send_queue,
       logger,
+      registry,
+      maxAttempts: amqp.send_max_attempts,
+      retryDelayMs: amqp.send_retry_delay_ms,
       handler: { send: (shard, payload) => upstream.send(shard, payload), reconnect: (shard) => upstream.reconnect(shard), hasShard: (shard) => shardIds.includes(shard) },
     });
     await commands.start();

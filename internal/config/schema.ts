@@ -101,6 +101,8 @@ const proxy = z
         default_queue: bool().default(true),
         send_queue: nonEmpty().default('gateway.send'),
         buffer_max_events: int(0, 10_000_000).default(100_000),
+        send_max_attempts: int(1, 100).default(5),
+        send_retry_delay_ms: int(10, 3_600_000).default(1_000),
       })
       .default({} as never),
     state: proxyState,

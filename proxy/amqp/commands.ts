@@ -2,10 +2,14 @@
 //   {"op": 0, "shard": N, "data": <gateway payload>}  send it on shard N
 //   {"op": 1, "shard": N}                             reconnect shard N (it RESUMEs)
 // Valid messages are acked after they are handled; invalid ones are rejected without requeue,
-// with one log line naming the problem.
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+// with one log line naming the problem. A command that fails is retried after a growing delay:
+// it waits in `<queue>.retry` (per-message TTL, dead-lettered back to `<queue>`) and after
+// `maxAttempts` tries it goes to `<queue>.dlq` with its error. New queues, so existing
+// deployments' `gateway.send` keeps its arguments (redeclaring it with others fails with 406).
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { GatewaySendPayload } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AmqpConnection } from '../../internal/amqp';
 
@@ -43,12 +47,29 @@ export function parseCommand(body: Buffer): { ok: true; command: ShardCommand } 
   return { ok: true, command: result.data };
 }
 
+/** Header counting the tries a command has had. */
+export const ATTEMPTS_HEADER = 'x-splashtail-attempts';
+
+export interface CommandConsumerOptions {
+  url: string;
+  queue: string;
+  handler: CommandHandler;
+  logger: Logger;
+  registry: Registry;
+  /** Tries before a command goes to the dead-letter queue. */
+  maxAttempts: number;
+  /** Delay before the second try; it doubles with each further try. */
+  retryDelayMs: number;
+}
+
 export class CommandConsumer {
   private readonly connection: AmqpConnection;
+  private readonly outcomes: Counter<'outcome'>;
 
-  constructor(
-    private readonly options: { url: string; queue: string; handler: CommandHandler; logger: Logger },
-  ) {
+  constructor(private readonly options: CommandConsumerOptions) {
+    this.outcomes = new Counter({
+      name: 'proxy_amqp_commands_total', help: 'gateway.send commands by outcome (done, rejected, retried, dead_lettered)', labelNames: ['outcome'], registers: [options.registry],
+    });
     this.connection = new AmqpConnection({ url: options.url, logger: options.logger, onChannel: (channel) => this.consume(channel) });
   }
 
@@ -56,10 +77,21 @@ export class CommandConsumer {
     void this.connection.start();
   }
 
+  get retryQueue(): string {
+    return `${this.options.queue}.retry`;
+  }
+
+  get deadLetterQueue(): string {
+    return `${this.options.queue}.dlq`;
+  }
+
   private async consume(channel: ConfirmChannel): Promise<void> {
-    await channel.assertQueue(this.options.queue, { durable: true });
+    const { queue } = this.options;
+    await channel.assertQueue(queue, { durable: true });
+    await channel.assertQueue(this.retryQueue, { durable: true, deadLetterExchange: '', deadLetterRoutingKey: queue });
+    await channel.assertQueue(this.deadLetterQueue, { durable: true });
     await channel.prefetch(50);
-    await channel.consume(this.options.queue, (msg) => {
+    await channel.consume(queue, (msg) => {
       if (msg) void this.handle(channel, msg);
     });
   }
@@ -70,6 +102,7 @@ export class CommandConsumer {
     if (!parsed.ok || !handler.hasShard(parsed.command.shard)) {
       const problem = parsed.ok ? `shard ${parsed.command.shard} is not run by this proxy` : parsed.problem;
       logger.warn({ queue: this.options.queue, problem }, 'rejected a gateway.send message');
+      this.outcomes.inc({ outcome: 'rejected' });
       channel.nack(msg, false, false);
       return;
     }
@@ -77,14 +110,45 @@ export class CommandConsumer {
       const { command } = parsed;
       if (command.op === 0) await handler.send(command.shard, command.data as GatewaySendPayload);
       else await handler.reconnect(command.shard);
+      this.outcomes.inc({ outcome: 'done' });
       channel.ack(msg);
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'a gateway.send command failed; requeued');
-      channel.nack(msg, false, true);
+      await this.retryOrDeadLetter(channel, msg, (err as Error).message).catch((e: Error) => {
+        // Not moved (the channel is gone): the broker redelivers the unacked command.
+        logger.warn({ err: e.message }, 'could not move a failed gateway.send command; it will be redelivered');
+      });
     }
+  }
+
+  /** Moves a failed command to the retry queue (or the DLQ after the last try), then acks it. */
+  private async retryOrDeadLetter(channel: ConfirmChannel, msg: ConsumeMessage, error: string): Promise<void> {
+    const { maxAttempts, retryDelayMs, logger } = this.options;
+    const previous = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0);
+    const attempts = (Number.isInteger(previous) && previous > 0 ? previous : 0) + 1;
+    const headers = { ...msg.properties.headers, [ATTEMPTS_HEADER]: attempts, 'x-splashtail-error': error };
+    const base: Options.Publish = { persistent: true, contentType: msg.properties.contentType, headers };
+    if (attempts >= maxAttempts) {
+      await sendConfirmed(channel, this.deadLetterQueue, msg.content, base);
+      channel.ack(msg);
+      this.outcomes.inc({ outcome: 'dead_lettered' });
+      logger.error({ attempts, err: error, dlq: this.deadLetterQueue }, 'a gateway.send command failed every try; moved to the dead-letter queue');
+      return;
+    }
+    const delay = retryDelayMs * 2 ** (attempts - 1);
+    await sendConfirmed(channel, this.retryQueue, msg.content, { ...base, expiration: String(delay) });
+    channel.ack(msg);
+    this.outcomes.inc({ outcome: 'retried' });
+    logger.warn({ attempts, delay, err: error }, 'a gateway.send command failed; retrying later');
   }
 
   async close(): Promise<void> {
     await this.connection.close();
   }
+}
+
+/** Publishes to a queue and waits for the broker's confirm, so the original is acked only after. */
+function sendConfirmed(channel: ConfirmChannel, queue: string, content: Buffer, options: Options.Publish): Promise<void> {
+  return new Promise((resolve, reject) => {
+    channel.sendToQueue(queue, content, options, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+  });
 }

@@ -30,6 +30,8 @@ export class EventPublisher {
   private readonly buffer: GatewayEvent[] = [];
   private readonly connection: AmqpConnection;
   private pumping = false;
+  /** Events at the head of the buffer that the current batch has published, unconfirmed yet. */
+  private inFlight = 0;
   private lastOverflowLog = 0;
   private readonly published: Counter;
   private readonly dropped: Counter;
@@ -46,10 +48,13 @@ export class EventPublisher {
         this.set(buffer.length);
       },
     });
+    const connected = () => (this.connection.channel ? 1 : 0);
+    new Gauge({ name: 'proxy_amqp_connected', help: '1 while the publisher has a RabbitMQ channel', registers: [options.registry], collect() { this.set(connected()); } });
     this.connection = new AmqpConnection({
       url: options.url,
       logger: options.logger,
-      onChannel: (channel) => this.declare(channel).then(() => void this.pump()),
+      onChannel: (channel) => this.declare(channel),
+      onReady: () => void this.pump(),
     });
   }
 
@@ -60,7 +65,8 @@ export class EventPublisher {
   publish(event: GatewayEvent): void {
     this.buffer.push(event);
     if (this.buffer.length > this.options.bufferMax) {
-      this.buffer.shift();
+      // The oldest event not being published now: a batch in flight must stay the buffer's head.
+      this.buffer.splice(this.inFlight, 1);
       this.dropped.inc();
       if (Date.now() - this.lastOverflowLog > 5_000) {
         this.lastOverflowLog = Date.now();
@@ -83,7 +89,11 @@ export class EventPublisher {
     }
   }
 
-  /** One loop at a time publishes batches in order; a failed batch stays for the next connection. */
+  /**
+   * One loop at a time publishes batches in order; a failed batch stays for the next connection.
+   * Every wait in it (socket drain, confirms) ends when the channel closes, so a connection lost
+   * while backpressured ends the loop and the next channel starts a new one.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
@@ -92,19 +102,23 @@ export class EventPublisher {
         const channel = this.connection.channel;
         if (!channel || this.buffer.length === 0) return;
         const batch = this.buffer.slice(0, this.options.batchSize ?? 500);
+        this.inFlight = batch.length;
         try {
           for (const event of batch) {
             const ok = channel.publish(this.options.exchange, event.t, Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json' });
-            if (!ok) await new Promise((r) => channel.once('drain', r));
+            if (!ok) await drained(channel);
           }
           await channel.waitForConfirms();
         } catch (err) {
-          this.options.logger.warn({ err: (err as Error).message, pending: this.buffer.length }, 'AMQP publish not confirmed; will retry after reconnect');
+          this.options.logger.warn({ err: (err as Error).message, pending: this.buffer.length }, 'AMQP publish not confirmed; will retry');
+          // A nack leaves the channel open: no reconnect will restart the loop, so retry soon.
+          if (this.connection.channel === channel) setTimeout(() => void this.pump(), 1_000).unref();
           return;
+        } finally {
+          this.inFlight = 0;
         }
-        // The buffer may have shifted on overflow meanwhile: remove exactly the confirmed events.
-        const start = this.buffer.indexOf(batch[0]!);
-        if (start >= 0) this.buffer.splice(start, batch.length);
+        // Overflow never drops in-flight events, so the confirmed batch is still the buffer's head.
+        this.buffer.splice(0, batch.length);
         this.published.inc(batch.length);
       }
     } finally {
@@ -117,4 +131,20 @@ export class EventPublisher {
     while (this.buffer.length > 0 && this.connection.channel && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.connection.close();
   }
+}
+
+/** Resolves when the channel can take more; rejects when it closes first (it never drains then). */
+function drained(channel: ConfirmChannel): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      channel.off('drain', onDrain);
+      channel.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('channel closed while waiting for drain'));
+    channel.on('drain', onDrain);
+    channel.on('close', onClose);
+  });
 }
