@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { writeTestConfig } from '../helpers/config';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
-import { type PrivateRedis, privateRedis } from '../helpers/redis';
+import { type PrivateRedis, privateRedis } from '../helpers/redis-server';
 import { uniqueName } from '../helpers/services';
 
 interface Status {
