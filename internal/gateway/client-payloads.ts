@@ -74,8 +74,8 @@ function memberRequestProblem(d: unknown): string | undefined {
 }
 
 /**
- * JSON.parse of a client frame that keeps integers too big for a double (snowflakes sent as
- * numbers) exact, as strings, so what the proxy forwards names the same guild or user.
+ * JSON.parse of a client frame that keeps integers of 17 digits or more (snowflakes sent as
+ * numbers, too big for a double) exact, as strings, so the proxy forwards the same ids.
  */
 export function parseClientFrame(text: string): unknown {
   let out = '';
@@ -88,7 +88,7 @@ export function parseClientFrame(text: string): unknown {
       let end = i;
       while (end < text.length && text[end]! >= '0' && text[end]! <= '9') end++;
       const next = text[end];
-      if (end - i > 15 && next !== '.' && next !== 'e' && next !== 'E' && text[i - 1] !== '-') {
+      if (end - i > 16 && next !== '.' && next !== 'e' && next !== 'E' && text[i - 1] !== '-') {
         out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
         from = end;
       }
