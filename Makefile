@@ -3,29 +3,32 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-concurrency=2 --test-timeout=300000
 SOURCES := $(shell find cmd internal bot webserver jobs proxy -name '*.ts' 2>/dev/null)
 
-.PHONY: build all install typecheck lint test test-unit test-integration test-e2e fuzz chaos dev bench units clean
+.PHONY: build all deps install typecheck lint test test-unit test-integration test-e2e fuzz chaos dev bench bench-full clean
 
 build: splashtail
 
 splashtail: node_modules/.installed build.mjs $(SOURCES)
 	node build.mjs
 
-all: install typecheck build units
+all: deps typecheck build
 
-# Installs only when package-lock.json changed since the last install.
-install: node_modules/.installed
+# The npm dependencies, installed only when package-lock.json changed since the last install.
+deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-typecheck: install
+typecheck: deps
 	npx tsc --noEmit
 
-lint: install
+lint: deps
 	npx eslint .
 
-units: build
-	./deploy/render-units.sh
+# The binary, the systemd units, /etc/splashtail and the splashtail user (see deploy/install.sh);
+# `make install DESTDIR=<root>` stages a package instead (a sysusers.d file, no user created).
+# Does not build: run `make` first, as yourself.
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" ./deploy/install.sh
 
 config.yaml:
 	cp config.yaml.example config.yaml
@@ -57,5 +60,9 @@ chaos: build
 bench: build
 	@for b in $$(find bench -name '*.bench.ts' | sort); do echo "== $$b"; node --import tsx $$b || exit 1; done
 
+# The same with the long figures too (proxy memory at 50,000 guilds, the direct 16-shard start).
+bench-full:
+	@BENCH_FULL=1 $(MAKE) --no-print-directory bench
+
 clean:
-	rm -rf splashtail splashtail.map deploy/systemd/rendered node_modules
+	rm -rf splashtail splashtail.pieces.json node_modules

@@ -17,6 +17,8 @@ async function main() {
   const { sim, url: simUrl } = await startSim(['--guilds', '1', '--shards', '1', '--rest-limit', String(RATE)]);
   const newGuild = async (name: string) => ((await (await fetch(`${simUrl}/_sim/guilds`, { method: 'POST', headers: json, body: JSON.stringify({ name }) })).json()) as { id: string }).id;
   const source = await newGuild('Bench Source');
+  // Both guilds have the sim's default owner, who may restore one's backup into the other.
+  const owner = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string; owner_id: string }[]).find((g) => g.id === source)!.owner_id;
   const bot = { authorization: `Bot ${DEFAULT_TOKEN}`, ...json };
   for (let c = 0; c < CHANNELS; c++) {
     const channel = (await (await fetch(`${simUrl}/api/v10/guilds/${source}/channels`, { method: 'POST', headers: bot, body: JSON.stringify({ name: `channel-${c}` }) })).json()) as { id: string };
@@ -44,8 +46,9 @@ async function main() {
   const backup = await run('guild_create_backup', source, { messages_per_channel: MESSAGES, max_messages: CHANNELS * MESSAGES });
   const backupRequests = 3 + CHANNELS * Math.ceil(MESSAGES / 100);
   report(`backup, ${CHANNELS} channels x ${MESSAGES} messages`, `${backup.seconds.toFixed(1)} s`, `rate-limit floor ${(backupRequests / RATE).toFixed(1)} s (${backupRequests} requests at ${RATE}/s)`);
-  const restore = await run('guild_restore_backup', await newGuild('Bench Target'), { backup_task_id: backup.task_id });
-  const restoreRequests = 6 + CHANNELS * 4 + CHANNELS * MESSAGES;
+  const restore = await run('guild_restore_backup', await newGuild('Bench Target'), { backup_task_id: backup.task_id, requested_by: owner });
+  // Per channel: create it, its webhook look-up and creation, reading it back (what is already there), one post per message.
+  const restoreRequests = 6 + CHANNELS * 4 + CHANNELS * Math.ceil(MESSAGES / 100) + CHANNELS * MESSAGES;
   report(`restore, ${CHANNELS} channels x ${MESSAGES} messages`, `${restore.seconds.toFixed(1)} s`, `rate-limit floor ${(restoreRequests / RATE).toFixed(1)} s (~${restoreRequests} requests at ${RATE}/s)`);
   await jobs.stop();
   await sim.stop();

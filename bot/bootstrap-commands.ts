@@ -8,7 +8,7 @@ import {
   Routes,
 } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
-import type { Config } from '../internal/config';
+import { type Config, tokenRefused } from '../internal/config';
 import { applicationCommands } from './modules';
 
 export interface CommandDiff {
@@ -62,7 +62,7 @@ export async function bootstrapCommands(
   const appId = config.discord_auth.client_id;
   const guildId = config.servers.main;
   const route = guildId ? Routes.applicationGuildCommands(appId, guildId) : Routes.applicationCommands(appId);
-  const current = (await rest.get(route)) as APIApplicationCommand[];
+  const current = (await rest.get(route).catch((err: unknown) => Promise.reject(tokenRefused(err) ?? err))) as APIApplicationCommand[];
   const diff = diffCommands(current, commands);
   const result = (await rest.put(route, { body: commands })) as RESTPutAPIApplicationCommandsResult;
   logger.info(

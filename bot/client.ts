@@ -6,7 +6,8 @@ import type { Config } from '../internal/config';
 
 export function createClient(config: Config, shards: number[], shardCount: number): Client {
   const client = new Client({
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages],
+    // GuildModeration: GUILD_AUDIT_LOG_ENTRY_CREATE, which the limits module counts.
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.GuildModeration],
     shards,
     shardCount,
     rest: { api: config.discord_auth.api_url },

@@ -8,11 +8,17 @@ import { IpcBus } from '../internal/ipc/bus';
 import type { ShardDiag } from '../internal/ipc/messages';
 import type { Shutdown } from '../internal/shutdown';
 import { createClient } from './client';
+import { openBotDatabase } from './db';
 import { linkToClusterer } from './clusterer-link';
 import { EventGuard } from './event-guard';
 import { type ClusterInfo, type GuildSummaryData, buildIServer } from './iserver/app';
 import { commandIndex, modules } from './modules';
+import { requirePermission } from './modules/permissions/check';
+import { SettingsStore } from './modules/settings-store';
 import { type ClusterIdentity, type CommandContext, moduleMetadata } from './modules/types';
+
+/** How long a cluster waits for its tables before it connects anyway (Postgres down or slow). */
+const MIGRATION_WAIT_MS = 15_000;
 
 export interface ClusterOptions {
   config: Config;
@@ -28,7 +34,10 @@ export async function runCluster({ config, identity, channel, logger, registry, 
   const client = createClient(config, identity.shards, identity.shardCount);
   const bus = new IpcBus({ redisUrl: config.meta.redis_url, channel, logger, name: `cluster-${identity.id}` });
   const commands = commandIndex(modules);
-  const ctx: CommandContext = { client, cluster: identity, ipc: bus, config, logger, modules };
+  const database = openBotDatabase(config, logger);
+  const db = database.pool;
+  shutdown.add('postgres', () => database.close());
+  const ctx: CommandContext = { client, cluster: identity, ipc: bus, config, logger, modules, db, settings: new SettingsStore(db, { redis: bus.pub, prefix: channel, logger }), redis: bus.pub, keyPrefix: channel };
   const interactions = new Counter({ name: 'splashtail_bot_interactions_total', help: 'Slash commands handled', labelNames: ['command', 'result'], registers: [registry] });
   let ready = false;
 
@@ -95,6 +104,11 @@ export async function runCluster({ config, identity, channel, logger, registry, 
       return;
     }
     try {
+      // Every command, whatever Discord showed the member: defaults plus the guild's overrides.
+      if (!(await requirePermission(interaction, command, ctx))) {
+        interactions.inc({ command: command.data.name, result: 'refused' });
+        return;
+      }
       await command.execute(interaction, ctx);
       interactions.inc({ command: command.data.name, result: 'ok' });
     } catch (err) {
@@ -106,8 +120,10 @@ export async function runCluster({ config, identity, channel, logger, registry, 
     }
   };
 
+  for (const module of modules) module.listen?.(ctx);
   shutdown.add('discord', () => client.destroy());
   await guard.load();
+  await Promise.race([database.migrated, new Promise((r) => setTimeout(r, MIGRATION_WAIT_MS).unref())]);
   await client.login(config.discord_auth.token);
 }
 

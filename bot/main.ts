@@ -5,7 +5,6 @@ import { createLogger } from '../internal/log';
 import { createRegistry } from '../internal/metrics';
 import { Shutdown } from '../internal/shutdown';
 import { bootstrapCommands } from './bootstrap-commands';
-import { runCluster } from './cluster';
 import type { ClusterIdentity } from './modules/types';
 
 export async function runBotCluster(config: Config, identity: ClusterIdentity, channel: string): Promise<void> {
@@ -13,6 +12,8 @@ export async function runBotCluster(config: Config, identity: ClusterIdentity, c
   const registry = createRegistry('bot');
   const shutdown = new Shutdown(logger, 15_000);
   shutdown.listen();
+  // Imported here: the clusterer alone (the other function) runs no discord.js client.
+  const { runCluster } = await import('./cluster');
   await runCluster({ config, identity, channel, logger, registry, shutdown });
 }
 

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { runBotCluster, runClustererAlone } from '../bot/main';
-import { loadConfigOrExit, withCommonOptions } from './common';
+import { withCommonOptions } from './options';
 
 const nonNegativeInt = (name: string) => (value: string) => {
   if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer >= 0`);
@@ -32,9 +31,14 @@ export function botCommand(): Command {
     .option('--cluster-count <n>', 'number of clusters', nonNegativeInt('--cluster-count'))
     .option('--redis-channel <name>', 'IPC channel (default: clusterer.redis_channel)')
     .action(async (options: BotOptions) => {
+      const [{ exitWithError, loadConfigOrExit }, { runBotCluster, runClustererAlone }] = await Promise.all([import('./common'), import('../bot/main')]);
       const config = loadConfigOrExit(options);
       try {
         if (options.cluster === undefined) {
+          if (!config.clusterer.enabled) {
+            process.stderr.write('splashtail bot: clusterer.enabled is false, so this config runs no clusterer (give --cluster to run one cluster)\n');
+            process.exit(2);
+          }
           await runClustererAlone(config, { configPath: options.config, env: options.env });
           return;
         }
@@ -60,8 +64,7 @@ export function botCommand(): Command {
           options.redisChannel ?? config.clusterer.redis_channel,
         );
       } catch (err) {
-        process.stderr.write(`splashtail bot: ${(err as Error).message}\n`);
-        process.exit(1);
+        exitWithError('bot', err);
       }
     });
 }

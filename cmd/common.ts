@@ -1,17 +1,10 @@
-// What every subcommand shares: --config/--env, loading the config or exiting 2 with its problems.
-import type { Command } from 'commander';
+// What every subcommand's action shares: loading the config or exiting 2 with its problems.
 import { type Config, ConfigError, loadConfig } from '../internal/config';
 import { createLogger } from '../internal/log';
 
 export interface CommonOptions {
   config: string;
   env?: string;
-}
-
-export function withCommonOptions(command: Command): Command {
-  return command
-    .option('-c, --config <path>', 'path to the config file', './config.yaml')
-    .option('-e, --env <name>', 'environment whose per-environment values apply (default: `env` in the config)');
 }
 
 /** Loads the config; on problems prints one line each to stderr and exits 2 (no stack trace). */
@@ -30,14 +23,23 @@ export function loadConfigOrExit(options: CommonOptions): Config {
 }
 
 
-/** Runs a service; a failure to start is one line on stderr and exit 1. */
+/** Runs a service; a failure to start is one line on stderr and exit 1 (2 for a config error). */
 export async function runOrExit(name: string, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (err) {
-    process.stderr.write(`splashtail ${name}: ${(err as Error).message}\n`);
-    process.exit(1);
+    exitWithError(name, err);
   }
+}
+
+/** One line per problem on stderr; exit 2 for a config error (systemd does not restart on it), else 1. */
+export function exitWithError(name: string, err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.problems.map((p) => `splashtail ${name}: ${p}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`splashtail ${name}: ${(err as Error).message}\n`);
+  process.exit(1);
 }
 
 /**

@@ -1,7 +1,8 @@
 // The jobserver API. Every route but /healthz, /metrics, /docs and the signed download needs
 // `Authorization: <client name> <secret>`. Bodies, params and queries are checked by their
-// TypeBox schema as written (no type coercion: `"for": ["1"]` is not a string), and answer 400
-// naming the field; with Postgres down the routes answer 503.
+// TypeBox schema as written (no type coercion: `"for": ["1"]` is not a string), a task's `data`
+// by its kind's schema (task-schemas.ts), and answer 400 naming the field; with Postgres down the
+// routes answer 503. A task's password is never answered back.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,26 +12,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { isDatabaseUnavailable } from '../internal/db/pool';
+import { isDatabaseUnavailable } from '../internal/db/unavailable';
 import { createHttpService } from '../internal/http/service';
 import type { Task, TaskRepository } from './repository';
+import { restoreRefusal } from './restore-owner';
 import { unstorableJson } from './storable-json';
 import { DOWNLOAD_TTL_MS, type ObjectStorage, sign, verify } from './storage';
+import { CreateTask, type CreateTaskBody, Snowflake, UUID, variantFor } from './task-schemas';
 
-export const TASK_NAMES = ['guild_create_backup', 'guild_restore_backup'] as const;
-
-const Snowflake = Type.String({ pattern: '^\\d{1,20}$', description: 'a Discord id' });
-const CreateTask = Type.Object(
-  {
-    name: Type.Union(TASK_NAMES.map((n) => Type.Literal(n)), { description: 'task kind' }),
-    for: Type.String({ pattern: '^(g/|u/)?\\d{1,20}$', description: 'guild id (or g/<id>, u/<id>)' }),
-    data: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    execute: Type.Optional(Type.Boolean({ default: true })),
-    expiry_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 31_536_000 })),
-  },
-  { additionalProperties: false },
-);
-const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const TaskParams = Type.Object({ id: Type.String({ pattern: UUID, description: 'a task id (UUID)' }) });
 const EntityParams = Type.Object({ id: Snowflake });
 const ListQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: 'an integer from 1 to 100 (default 25)' })) });
@@ -46,12 +35,16 @@ export interface JobsAppOptions {
   signingSecret: string;
   publicUrl: string;
   onCreated: () => void;
+  /** The owner of a guild as Discord says now; undefined when the bot cannot see the guild. */
+  guildOwner: (guildId: string) => Promise<string | undefined>;
   health: () => Promise<Record<string, unknown>>;
 }
 
+/** A task as clients see it: without its checkpoint, its lease holder or its password. */
 function taskView(task: Task) {
-  const { checkpoint: _c, locked_by: _l, ...rest } = task;
-  return rest;
+  const { checkpoint: _c, locked_by: _l, data, ...rest } = task;
+  const { password: _p, ...shown } = data;
+  return { ...rest, data: shown };
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -71,10 +64,18 @@ function authorizer(secrets: Record<string, string>): (header: string | undefine
   };
 }
 
-/** Schema checks as written, with the first problem named: "body/for: Expected string". */
+/**
+ * Schema checks as written, with the first problem named: "body/for: Expected string". A union
+ * discriminated by a property is checked against the variant the value names, so the problem is
+ * named within it ("body/data/messages_per_channel: Expected integer").
+ */
 function compileValidator({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
-  const check = TypeCompiler.Compile(schema as TSchema);
+  const checks = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
+  const compiled = (s: TSchema) => checks.get(s) ?? checks.set(s, TypeCompiler.Compile(s)).get(s)!;
   return (value: unknown) => {
+    const { variant, property, names } = variantFor(schema as TSchema, value);
+    if (!variant) return { error: new Error(`${httpPart ?? 'request'}/${property}: must be one of ${names!.join(', ')}`) };
+    const check = compiled(variant);
     if (check.Check(value)) return { value };
     const first = check.Errors(value).First()!;
     const description = (first.schema as { description?: string }).description;
@@ -111,54 +112,61 @@ export async function buildJobsApp(o: JobsAppOptions): Promise<FastifyInstance> 
 }
 
 function tasksRoutes(app: FastifyInstance, o: JobsAppOptions): void {
-  app.post('/tasks', { schema: { body: CreateTask } }, async (req, reply) => {
-    const body = req.body as Static<typeof CreateTask>;
+  const summary = (text: string, description?: string) => ({ summary: text, ...(description ? { description } : {}), tags: ['tasks'] });
+
+  app.post('/tasks', {
+    schema: { ...summary('Create a task', 'One body schema per task kind (see `name`); 400 names the first bad field. A restore of another guild\'s backup needs `data.requested_by`, the owner of both guilds.'), body: CreateTask },
+  }, async (req, reply) => {
+    const body = req.body as CreateTaskBody;
     const taskFor = /^[gu]\//.test(body.for) ? body.for : `g/${body.for}`;
     const unstorable = unstorableJson(body.data ?? {}, 'body/data');
     if (unstorable) return reply.status(400).send({ error: unstorable });
-    if (body.name === 'guild_restore_backup') {
-      const backupId = (body.data as { backup_task_id?: unknown } | undefined)?.backup_task_id;
-      const backup = typeof backupId === 'string' && new RegExp(UUID).test(backupId) ? await o.repo.get(backupId) : undefined;
+    // A restore (of the guild, or of its members) reads a backup: a completed one, of a guild the asker may restore from.
+    const restoring = body.name === 'guild_restore_backup' || body.name === 'guild_member_restore' ? body.data : undefined;
+    if (restoring?.backup_task_id !== undefined) {
+      const backup = await o.repo.get(restoring.backup_task_id);
       if (backup?.task_name !== 'guild_create_backup' || backup.state !== 'completed') {
         return reply.status(400).send({ error: 'body/data/backup_task_id must be the id of a completed guild_create_backup task' });
       }
+      const refusal = await restoreRefusal(backup, taskFor, restoring.requested_by, o.guildOwner);
+      if (refusal) return reply.status(403).send({ error: refusal });
     }
     const task = await o.repo.create({ id: randomUUID(), name: body.name, for: taskFor, data: body.data ?? {}, execute: body.execute ?? true, expiry: body.expiry_seconds ? new Date(Date.now() + body.expiry_seconds * 1000) : null });
     o.onCreated();
     return reply.status(201).send({ task_id: task.task_id, task_info: taskView(task) });
   });
 
-  app.post('/tasks/:id/execute', { schema: { params: TaskParams } }, async (req, reply) => {
+  app.post('/tasks/:id/execute', { schema: { ...summary('Run a task created with execute: false'), params: TaskParams } }, async (req, reply) => {
     const task = await o.repo.markExecutable((req.params as Static<typeof TaskParams>).id);
     if (!task) return reply.status(409).send({ error: 'no pending task with this id' });
     o.onCreated();
     return taskView(task);
   });
 
-  app.get('/tasks/:id', { schema: { params: TaskParams } }, async (req, reply) => {
+  app.get('/tasks/:id', { schema: { ...summary('A task: its state, statuses and output (never its password)'), params: TaskParams } }, async (req, reply) => {
     const task = await o.repo.get((req.params as Static<typeof TaskParams>).id);
     return task ? taskView(task) : reply.status(404).send({ error: 'no such task' });
   });
 
-  app.post('/tasks/:id/cancel', { schema: { params: TaskParams } }, async (req, reply) => {
+  app.post('/tasks/:id/cancel', { schema: { ...summary('Cancel a pending or running task'), params: TaskParams } }, async (req, reply) => {
     const task = await o.repo.cancel((req.params as Static<typeof TaskParams>).id);
     return task ? taskView(task) : reply.status(409).send({ error: 'no pending or running task with this id' });
   });
 
-  app.get('/entities/:id/tasks', { schema: { params: EntityParams, querystring: ListQuery } }, async (req) => {
+  app.get('/entities/:id/tasks', { schema: { ...summary("A guild's tasks, newest first"), params: EntityParams, querystring: ListQuery } }, async (req) => {
     const { id } = req.params as Static<typeof EntityParams>;
     const { limit } = req.query as Static<typeof ListQuery>;
     return { tasks: (await o.repo.listFor(`g/${id}`, Number(limit ?? 25))).map(taskView) };
   });
 
-  app.get('/tasks/:id/download-url', { schema: { params: TaskParams } }, async (req, reply) => {
+  app.get('/tasks/:id/download-url', { schema: { ...summary("A signed link to the task's output, valid 10 minutes"), params: TaskParams } }, async (req, reply) => {
     const task = await o.repo.get((req.params as Static<typeof TaskParams>).id);
     if (!task?.output) return reply.status(404).send({ error: 'this task has no output' });
     const expires = Date.now() + DOWNLOAD_TTL_MS;
     return { url: `${o.publicUrl}/download/${task.task_id}?expires=${expires}&signature=${sign(o.signingSecret, task.task_id, expires)}`, expires_at: new Date(expires).toISOString() };
   });
 
-  app.get('/download/:id', { schema: { params: TaskParams, querystring: DownloadQuery } }, async (req, reply) => {
+  app.get('/download/:id', { schema: { ...summary('Download an output by its signed link (no Authorization)'), params: TaskParams, querystring: DownloadQuery } }, async (req, reply) => {
     const { id } = req.params as Static<typeof TaskParams>;
     const { expires, signature } = req.query as Static<typeof DownloadQuery>;
     const check = verify(o.signingSecret, id, Number(expires), signature);

@@ -4,15 +4,25 @@
 // the work. Every write of a running task is fenced: it applies only while the writer still
 // holds an unexpired lease, and returns whether it did.
 import type pg from 'pg';
+import type { SkippedChannel } from './tasks/archive';
 
 export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface TaskOutput {
+  filename: string;
+  size: number;
+  /** guild_create_backup: the guild's owner when it was backed up (who may restore it elsewhere). */
+  guild_owner_id?: string;
+  /** guild_create_backup: text channels whose messages the bot could not read, and why. */
+  skipped_channels?: SkippedChannel[];
+}
 
 export interface Task {
   task_id: string;
   task_name: string;
   task_for: string;
   data: Record<string, unknown>;
-  output: { filename: string; size: number } | null;
+  output: TaskOutput | null;
   statuses: { level: string; ts: string; msg: string; [k: string]: unknown }[];
   state: TaskState;
   execute: boolean;

@@ -8,9 +8,9 @@
 import { performance } from 'node:perf_hooks';
 import { DefaultRestOptions, REST } from '@discordjs/rest';
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from '../internal/db/pool';
+import { isDatabaseUnavailable } from '../internal/db/unavailable';
 import { LeaseLost, LocalLease, StopTask } from './lease';
-import type { Task, TaskRepository } from './repository';
+import type { Task, TaskOutput, TaskRepository } from './repository';
 import type { ObjectStorage } from './storage';
 
 export { StopTask } from './lease';
@@ -36,7 +36,7 @@ export interface TaskContext {
 
 export interface TaskResult {
   msg: string;
-  output?: { filename: string; size: number };
+  output?: TaskOutput;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;

@@ -5,14 +5,19 @@ import type { Config } from '../internal/config';
 import { migrate } from '../internal/db/migrate';
 import { createPool, ensureDatabase } from '../internal/db/pool';
 import { createLogger } from '../internal/log';
+import { DiscordOAuth } from '../internal/member-restore/discord-oauth';
+import { TokenCipher } from '../internal/member-restore/token-cipher';
+import { MemberRestoreStore } from '../internal/member-restore/token-store';
 import { createRegistry } from '../internal/metrics';
 import { Shutdown } from '../internal/shutdown';
 import { buildJobsApp } from './app';
+import { guildOwnerLookup } from './guild-owner';
 import { TaskRepository } from './repository';
 import { Runner } from './runner';
 import { LocalStorage, S3Storage } from './storage';
 import { createBackup } from './tasks/backup-create';
 import { restoreBackup } from './tasks/backup-restore';
+import { memberRestore } from './tasks/member-restore';
 
 export async function runJobs(config: Config): Promise<void> {
   const logger = createLogger('jobs');
@@ -44,11 +49,13 @@ export async function runJobs(config: Config): Promise<void> {
   });
 
   const workerId = `${hostname()}:${process.pid}`;
+  const oauth = new DiscordOAuth({ api: config.discord_auth.api_url, clientId: config.discord_auth.client_id, clientSecret: config.discord_auth.client_secret });
+  const restoreStore = config.meta.oauth_token_key ? new MemberRestoreStore(pool, new TokenCipher(config.meta.oauth_token_key), oauth) : undefined;
+  const discord = { api: config.discord_auth.api_url, token: config.discord_auth.token, timeoutSeconds: config.jobs.rest_timeout_seconds };
   const runner = new Runner({
-    repo, workerId, storage, logger,
-    discord: { api: config.discord_auth.api_url, token: config.discord_auth.token.replace(/^Bot\s+/i, ''), timeoutSeconds: config.jobs.rest_timeout_seconds },
+    repo, workerId, storage, logger, discord,
     cdn: config.sites.cdn ?? 'https://cdn.discordapp.com',
-    handlers: { guild_create_backup: createBackup, guild_restore_backup: restoreBackup },
+    handlers: { guild_create_backup: createBackup, guild_restore_backup: restoreBackup, guild_member_restore: memberRestore(restoreStore) },
     concurrency: config.jobs.concurrency,
     leaseSeconds: config.jobs.lease_seconds,
     onFinished: (task, state, ms) => {
@@ -63,6 +70,7 @@ export async function runJobs(config: Config): Promise<void> {
     signingSecret: config.object_storage.signing_secret,
     publicUrl: config.meta.jobserver_url,
     onCreated: () => runner.poke(),
+    guildOwner: guildOwnerLookup(discord),
     health: async () => ({ worker: workerId, tasks: await repo.countByState() }),
   });
   await app.listen({ host: '127.0.0.1', port: config.meta.jobserver_port });

@@ -1,6 +1,5 @@
 // Wires what other services consume (issue: twilight-dispatch parity): RabbitMQ events and
 // commands, the Redis state cache, gateway info keys and twilight-dispatch's metric names.
-import { WebSocketShardEvents } from '@discordjs/ws';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
@@ -16,13 +15,13 @@ import type { Upstream } from './upstream';
 interface Deps {
   redis: Redis;
   upstream: Upstream;
-  shardIds: number[];
+  shardCount: number;
   registry: Registry;
   logger: Logger;
   shutdown: Shutdown;
 }
 
-export async function startConsumers(config: Config, { redis, upstream, shardIds, registry, logger, shutdown }: Deps): Promise<Dispatcher> {
+export async function startConsumers(config: Config, { redis, upstream, shardCount, registry, logger, shutdown }: Deps): Promise<Dispatcher> {
   const { amqp, state } = config.proxy;
   let publisher: EventPublisher | undefined;
   if (amqp.enabled) {
@@ -35,7 +34,12 @@ export async function startConsumers(config: Config, { redis, upstream, shardIds
       registry,
       maxAttempts: amqp.send_max_attempts,
       retryDelayMs: amqp.send_retry_delay_ms,
-      handler: { send: (shard, payload) => upstream.send(shard, payload), reconnect: (shard) => upstream.reconnect(shard), hasShard: (shard) => shardIds.includes(shard) },
+      handler: {
+        send: (shard, payload) => upstream.send(shard, payload),
+        reconnect: (shard) => upstream.reconnect(shard),
+        hasShard: (shard) => upstream.owned().includes(shard),
+        runElsewhere: (shard) => config.proxy.shards === 'auto' && shard < shardCount,
+      },
     });
     await commands.start();
     shutdown.add('amqp commands', () => commands.close());
@@ -51,12 +55,12 @@ export async function startConsumers(config: Config, { redis, upstream, shardIds
     shutdown.add('gateway info', () => clearInterval(timer));
   }
 
-  new Gauge({ name: 'gateway_shards', help: 'Shards run by this proxy', registers: [registry], collect() { this.set(shardIds.length); } });
+  new Gauge({ name: 'gateway_shards', help: 'Shards run by this proxy', registers: [registry], collect() { this.set(upstream.owned().length); } });
   new Gauge({
     name: 'gateway_statuses', help: 'Shards by status', labelNames: ['status'], registers: [registry],
-    async collect() {
+    collect() {
       this.reset();
-      for (const s of await upstream.statuses()) this.inc({ status: s.status });
+      for (const s of upstream.statuses()) this.inc({ status: s.status });
     },
   });
   new Gauge({
@@ -67,12 +71,12 @@ export async function startConsumers(config: Config, { redis, upstream, shardIds
   });
   const { log_channel: shardChannel, log_guild_channel: guildChannel } = config.proxy;
   const statusLog = shardChannel || guildChannel
-    ? new StatusLog({ token: config.discord_auth.token.replace(/^Bot\s+/i, ''), apiUrl: config.discord_auth.api_url, shardChannel, guildChannel, logger })
+    ? new StatusLog({ token: config.discord_auth.token, apiUrl: config.discord_auth.api_url, shardChannel, guildChannel, logger })
     : undefined;
   if (statusLog) {
-    upstream.manager.on(WebSocketShardEvents.Ready, (_d, shard) => statusLog.shard(`Shard ${shard}: ready (identified)`));
-    upstream.manager.on(WebSocketShardEvents.Resumed, (shard) => statusLog.shard(`Shard ${shard}: resumed`));
-    upstream.manager.on(WebSocketShardEvents.Closed, (code, shard) => statusLog.shard(`Shard ${shard}: disconnected (${code})`));
+    upstream.on('ready', (shard) => statusLog.shard(`Shard ${shard}: ready (identified)`));
+    upstream.on('resumed', (shard) => statusLog.shard(`Shard ${shard}: resumed`));
+    upstream.on('closed', (shard, code) => statusLog.shard(`Shard ${shard}: disconnected (${code})`));
     shutdown.add('status log', () => statusLog.close());
   }
   return new Dispatcher({ cache, publisher, statusLog, registry, logger });
@@ -80,7 +84,7 @@ export async function startConsumers(config: Config, { redis, upstream, shardIds
 
 /** twilight-dispatch's gateway info keys. */
 async function writeGatewayInfo(redis: Redis, prefix: string, upstream: Upstream, started: number): Promise<void> {
-  const statuses = await upstream.statuses();
+  const statuses = upstream.statuses();
   const sessions = statuses.map((s) => {
     const info = upstream.sessionInfo(s.shard);
     return { shard: s.shard, session_id: info?.sessionId ?? null, sequence: info?.sequence ?? null, resume_url: info?.resumeURL ?? null };

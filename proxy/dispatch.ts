@@ -101,7 +101,8 @@ export class Dispatcher {
   private logGuilds(shard: number, payload: GatewayDispatchPayload, log: StatusLog): void {
     let known = this.known.get(shard);
     if (!known) this.known.set(shard, (known = new Set()));
-    if (payload.t === 'READY') for (const g of payload.d.guilds) known.add(g.id);
+    // Read defensively: a malformed dispatch must still reach RabbitMQ.
+    if (payload.t === 'READY') for (const g of Array.isArray(payload.d.guilds) ? payload.d.guilds : []) known.add(g?.id);
     else if (payload.t === 'GUILD_CREATE' && !known.has(payload.d.id)) {
       known.add(payload.d.id);
       log.guild(`Joined ${payload.d.name} (${payload.d.id}), ${payload.d.member_count} members, shard ${shard}`);

@@ -3,8 +3,11 @@
 // what a GUILD_CREATE carries is applied here, so a bot behind the proxy sees the guild that a
 // bot connected straight to Discord sees. A guild is held as its base fields plus one map per
 // entity list, and changes are recorded per entity for the store (proxy/guild-store.ts).
+// Per-kind switches (`proxy.guild_state`) leave kinds out of memory altogether: what is not
+// kept is neither held, persisted nor served.
 import type { GatewayDispatchPayload, GatewayGuildCreateDispatchData, GatewayReadyDispatchData } from 'discord-api-types/v10';
 import { guildCreateFor as trimForSession } from '../internal/gateway/guild-create';
+import { pack, unpack } from './entity-codec';
 
 type Entity = Record<string, unknown>;
 
@@ -25,11 +28,105 @@ const LISTS = {
 export type ListName = keyof typeof LISTS;
 export const LIST_NAMES = Object.keys(LISTS) as ListName[];
 
+/**
+ * Kinds held as JSON (heap profile in the README), packed (entity-codec.ts): a third of their
+ * objects' size. Channels and threads stay objects: every message patches their last_message_id.
+ */
+const SERIALIZED: ReadonlySet<ListName> = new Set(LIST_NAMES.filter((name) => name !== 'channels' && name !== 'threads'));
+
+/** Where `flat` puts its result, so that the conversion is never optimized away. */
+let _flattened = 0;
+
+/**
+ * `json` as one flat string. JSON.stringify builds its result as a tree of pieces (a cons
+ * string, 32 bytes a node) that V8 keeps until the string is flattened: converting it to a
+ * number flattens it, and the garbage collector then drops the pieces (about 140 bytes a member).
+ */
+function flat(json: string): string {
+  _flattened = Number(json);
+  return json;
+}
+
+const NO_IDS: readonly string[] = [];
+
+/**
+ * One entity list by id: objects, or their JSON decoded on each read for the serialized kinds.
+ * Most lists of most guilds are empty (no stickers, no stage): the map exists only while one is not.
+ */
+class EntityList {
+  private map: Map<string, Entity | string> | undefined;
+  constructor(
+    private readonly serialized: boolean,
+    /** The guild's id: the one string its objects' guild_id point to. */
+    private readonly guildId: string,
+  ) {}
+
+  get size(): number {
+    return this.map?.size ?? 0;
+  }
+
+  has(id: string): boolean {
+    return this.map?.has(id) ?? false;
+  }
+
+  get(id: string): Entity | undefined {
+    const v = this.map?.get(id);
+    return typeof v === 'string' ? (JSON.parse(unpack(v)) as Entity) : v;
+  }
+
+  /** The persisted form: JSON, packed for the serialized kinds (the string held, not a copy). */
+  stored(id: string): string | undefined {
+    const v = this.map?.get(id);
+    return typeof v === 'string' || v === undefined ? v : JSON.stringify(v);
+  }
+
+  set(id: string, e: Entity): void {
+    if (!this.serialized) {
+      // Ids repeated in every channel share one string: the guild's, and the parent's own.
+      if (e.guild_id === this.guildId) e.guild_id = this.guildId;
+      const parent = typeof e.parent_id === 'string' ? this.map?.get(e.parent_id) : undefined;
+      if (typeof parent === 'object' && parent.id === e.parent_id) e.parent_id = parent.id;
+    }
+    (this.map ??= new Map()).set(id, this.serialized ? flat(pack(JSON.stringify(e))) : e);
+  }
+
+  delete(id: string): boolean {
+    const deleted = this.map?.delete(id) ?? false;
+    if (this.map?.size === 0) this.map = undefined;
+    return deleted;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.map?.keys() ?? NO_IDS[Symbol.iterator]();
+  }
+
+  *values(): IterableIterator<Entity> {
+    for (const id of this.keys()) yield this.get(id)!;
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, Entity]> {
+    for (const id of this.keys()) yield [id, this.get(id)!];
+  }
+}
+
 interface GuildEntry {
   /** The guild's own fields (GUILD_CREATE's joined_at, large, member_count... included). */
   base: Entity & { id: string; unavailable?: boolean; member_count?: number };
-  lists: Record<ListName, Map<string, Entity>>;
+  lists: Record<ListName, EntityList>;
 }
+
+/** Which entities the state keeps (config `proxy.guild_state`). */
+export interface GuildStateOptions {
+  /** all: every member Discord sends; self: what Discord sends without GUILD_MEMBERS (the bot, members in voice); none. */
+  members: 'all' | 'self' | 'none';
+  presences: boolean;
+  voice_states: boolean;
+  emojis_stickers: boolean;
+  threads: boolean;
+}
+
+/** What a discord.js bot with default caches expects. */
+export const KEEP_ALL: GuildStateOptions = { members: 'all', presences: true, voice_states: true, emojis_stickers: true, threads: true };
 
 /**
  * One persisted unit: a guild's `base`, one entity (`<list>:<id>`), or the whole guild (`*`,
@@ -41,10 +138,43 @@ export interface Change {
   field: string;
 }
 
+/** Where a shard's state stands in its upstream session: the last `s` applied. */
+export interface Position {
+  session_id: string;
+  s: number;
+}
+
 export class GuildState {
   private readonly guilds = new Map<number, Map<string, GuildEntry>>();
   private readonly ready = new Map<number, GatewayReadyDispatchData>();
   private readonly changed = new Map<string, Change>();
+  private readonly seqs = new Map<number, number>();
+  /** Per shard, the `s` the restored state already reflects: a RESUME replays up to it again. */
+  private readonly replayedUpTo = new Map<number, number>();
+
+  constructor(private readonly keep: GuildStateOptions = KEEP_ALL) {}
+
+  /** @internal for ListOps: whether the switches keep this entity of the shard's guild. */
+  keeps(shardId: number, name: ListName, e: Entity, inVoice: (userId: string) => boolean): boolean {
+    switch (name) {
+      case 'members': {
+        if (this.keep.members !== 'self') return this.keep.members === 'all';
+        const id = String(LISTS.members(e));
+        return id === this.ready.get(shardId)?.user.id || inVoice(id);
+      }
+      case 'presences':
+        return this.keep.presences;
+      case 'voice_states':
+        return this.keep.voice_states;
+      case 'emojis':
+      case 'stickers':
+        return this.keep.emojis_stickers;
+      case 'threads':
+        return this.keep.threads;
+      default:
+        return true;
+    }
+  }
 
   /** What changed since the last call, for persistence. */
   takeChanges(): Change[] {
@@ -70,7 +200,10 @@ export class GuildState {
         const colon = field.indexOf(':');
         if (colon < 0) continue;
         const list = field.slice(0, colon);
-        if (list in LISTS) entry.lists[list as ListName].set(field.slice(colon + 1), JSON.parse(json) as Entity);
+        if (!(list in LISTS)) continue;
+        // Packed (entity-codec.ts) or plain JSON, which unpacks to itself.
+        const e = JSON.parse(unpack(json)) as Entity;
+        if (this.keeps(shardId, list as ListName, e, (id) => fields[`voice_states:${id}`] !== undefined)) entry.lists[list as ListName].set(field.slice(colon + 1), e);
       }
       shard.set(base.id, entry);
     }
@@ -79,6 +212,23 @@ export class GuildState {
 
   readyOf(shardId: number): GatewayReadyDispatchData | undefined {
     return this.ready.get(shardId);
+  }
+
+  /** The session and last `s` the shard's state reflects; undefined before both are known. */
+  position(shardId: number): Position | undefined {
+    const session_id = this.ready.get(shardId)?.session_id;
+    const s = this.seqs.get(shardId);
+    return typeof session_id === 'string' && s !== undefined ? { session_id, s } : undefined;
+  }
+
+  /**
+   * The restored state reflects the session up to `s`, and the upstream RESUMEs that session
+   * from an `s` persisted apart: dispatches at or below it are replays and are not applied
+   * again (a GUILD_MEMBER_ADD twice would count the member twice).
+   */
+  skipReplayed(shardId: number, s: number): void {
+    this.replayedUpTo.set(shardId, s);
+    this.seqs.set(shardId, s);
   }
 
   /** Guild ids of the shard: READY's list, with the ones created or deleted since. */
@@ -104,17 +254,20 @@ export class GuildState {
     const guild = this.guildCreate(shardId, guildId);
     const botId = this.ready.get(shardId)?.user.id;
     if (!guild || guild.unavailable || !botId) return undefined;
-    return trimForSession(guild as unknown as GatewayGuildCreateDispatchData, { intents, largeThreshold }, botId);
+    const full = guild as unknown as GatewayGuildCreateDispatchData;
+    if (this.keep.presences) return trimForSession(full, { intents, largeThreshold }, botId);
+    // Without presences, who is online is unknown: the members held (Discord's online ones for a
+    // large guild, with those seen since) are served as they are.
+    return { ...trimForSession(full, { intents, largeThreshold: Number.POSITIVE_INFINITY }, botId), large: full.member_count > largeThreshold };
   }
 
-  /** Persisted form of one unit: JSON, or undefined when it no longer exists. */
+  /** Persisted form of one unit (JSON, packed for the serialized kinds), or undefined when it no longer exists. */
   field(shardId: number, guildId: string, field: string): string | undefined {
     const entry = this.guilds.get(shardId)?.get(guildId);
     if (!entry) return undefined;
     if (field === 'base') return JSON.stringify(entry.base);
     const colon = field.indexOf(':');
-    const value = entry.lists[field.slice(0, colon) as ListName]?.get(field.slice(colon + 1));
-    return value === undefined ? undefined : JSON.stringify(value);
+    return entry.lists[field.slice(0, colon) as ListName]?.stored(field.slice(colon + 1));
   }
 
   /** Every persisted unit of a guild, for a whole rewrite; undefined when the guild is gone. */
@@ -122,7 +275,7 @@ export class GuildState {
     const entry = this.guilds.get(shardId)?.get(guildId);
     if (!entry) return undefined;
     const out: Record<string, string> = { base: JSON.stringify(entry.base) };
-    for (const name of LIST_NAMES) for (const [id, e] of entry.lists[name]) out[`${name}:${id}`] = JSON.stringify(e);
+    for (const name of LIST_NAMES) for (const id of entry.lists[name].keys()) out[`${name}:${id}`] = entry.lists[name].stored(id)!;
     return out;
   }
 
@@ -138,28 +291,46 @@ export class GuildState {
    * bots' GUILD_CREATEs and the consumers' `old` come from this one state.
    */
   apply(shardId: number, payload: GatewayDispatchPayload): unknown {
+    if (payload.t === 'READY') this.replayedUpTo.delete(shardId);
+    if (typeof payload.s === 'number') {
+      const replayedUpTo = this.replayedUpTo.get(shardId);
+      if (replayedUpTo !== undefined && payload.s <= replayedUpTo) return undefined;
+      this.replayedUpTo.delete(shardId);
+      this.seqs.set(shardId, payload.s);
+    }
     if (payload.d === null || typeof payload.d !== 'object') return undefined;
     let shard = this.guilds.get(shardId);
     if (!shard) this.guilds.set(shardId, (shard = new Map()));
     switch (payload.t) {
-      case 'READY':
+      case 'READY': {
+        // A READY the proxy cannot serve bots from (no user, session or guild list) is ignored:
+        // the state of the last good one is kept rather than emptied.
+        const d = payload.d as Partial<GatewayReadyDispatchData>;
+        if (typeof d.user?.id !== 'string' || typeof d.session_id !== 'string' || !Array.isArray(d.guilds)) return undefined;
         this.ready.set(shardId, payload.d);
         for (const id of shard.keys()) this.mark(shardId, id, '*');
         shard.clear();
-        for (const g of payload.d.guilds) {
+        for (const g of d.guilds) {
+          if (typeof g?.id !== 'string') continue;
           shard.set(g.id, emptyEntry({ id: g.id, unavailable: true }));
           this.mark(shardId, g.id, '*');
         }
         this.mark(shardId, 'READY', '*');
         return undefined;
+      }
       case 'GUILD_CREATE': {
         const entry = emptyEntry({ id: payload.d.id });
         const d = payload.d as unknown as Entity;
+        const voice = new Set((payload.d.voice_states ?? []).map((v) => v.user_id));
+        const inVoice = (id: string) => voice.has(id);
         for (const [key, value] of Object.entries(d)) {
           if (key in LISTS) {
-            for (const e of Array.isArray(value) ? (value as Entity[]) : []) entry.lists[key as ListName].set(String(LISTS[key as ListName](e)), e);
+            for (const e of Array.isArray(value) ? (value as Entity[]) : []) {
+              if (this.keeps(shardId, key as ListName, e, inVoice)) entry.lists[key as ListName].set(String(LISTS[key as ListName](e)), e);
+            }
           } else entry.base[key] = value;
         }
+        entry.base = compact(entry.base);
         shard.set(payload.d.id, entry);
         this.mark(shardId, payload.d.id, '*');
         return undefined;
@@ -181,6 +352,7 @@ export class GuildState {
           if (key in LISTS) this.replaceList(shardId, payload.d.id, entry, key as ListName, value as Entity[]);
           else entry.base[key] = value;
         }
+        entry.base = compact(entry.base);
         this.mark(shardId, payload.d.id, 'base');
         return old;
       }
@@ -234,10 +406,11 @@ export class GuildState {
           if (roles?.includes(payload.d.role_id)) ops.put('members', { ...m, roles: roles.filter((r) => r !== payload.d.role_id) });
         }
         return ops.remove('roles', payload.d.role_id);
+      // The whole list is sent: the old one is what the state cache deletes the missing ones by.
       case 'GUILD_EMOJIS_UPDATE':
-        return void this.replaceList(shardId, guildId, entry, 'emojis', payload.d.emojis as unknown as Entity[]);
+        return this.replaceList(shardId, guildId, entry, 'emojis', payload.d.emojis as unknown as Entity[]);
       case 'GUILD_STICKERS_UPDATE':
-        return void this.replaceList(shardId, guildId, entry, 'stickers', payload.d.stickers as unknown as Entity[]);
+        return this.replaceList(shardId, guildId, entry, 'stickers', payload.d.stickers as unknown as Entity[]);
       case 'GUILD_MEMBER_ADD': {
         const { guild_id: _, ...member } = payload.d;
         const old = ops.put('members', member as unknown as Entity);
@@ -299,12 +472,15 @@ export class GuildState {
     this.changed.set(`${shard}:${guild}:${field}`, { shard, guild, field });
   }
 
-  private replaceList(shardId: number, guildId: string, entry: GuildEntry, name: ListName, list: Entity[] | undefined): void {
-    if (!Array.isArray(list)) return;
+  /** Replaces one entity list; returns the list it replaced. */
+  private replaceList(shardId: number, guildId: string, entry: GuildEntry, name: ListName, list: Entity[] | undefined): Entity[] | undefined {
+    if (!Array.isArray(list)) return undefined;
+    const old = [...entry.lists[name].values()];
     const ops = new ListOps(this, shardId, guildId, entry);
     const keep = new Set(list.map((e) => String(LISTS[name](e))));
     for (const id of [...entry.lists[name].keys()]) if (!keep.has(id)) ops.remove(name, id);
     for (const e of list) ops.put(name, e);
+    return old;
   }
 }
 
@@ -322,6 +498,7 @@ class ListOps {
     const key = LISTS[name](e);
     if (typeof key !== 'string') return undefined;
     const id = key;
+    if (!this.state.keeps(this.shard, name, e, (userId) => this.entry.lists.voice_states.has(userId))) return this.remove(name, id);
     const old = this.entry.lists[name].get(id);
     this.entry.lists[name].set(id, e);
     this.state.mark(this.shard, this.guild, `${name}:${id}`);
@@ -349,5 +526,13 @@ class ListOps {
 }
 
 function emptyEntry(base: GuildEntry['base']): GuildEntry {
-  return { base, lists: Object.fromEntries(LIST_NAMES.map((name) => [name, new Map()])) as GuildEntry['lists'] };
+  return { base, lists: Object.fromEntries(LIST_NAMES.map((name) => [name, new EntityList(SERIALIZED.has(name), base.id)])) as GuildEntry['lists'] };
+}
+
+/**
+ * A guild's own fields, set one by one under computed keys, leave V8's object in dictionary
+ * mode (about 1.5 KB a guild); the same object parsed from JSON has fast properties.
+ */
+function compact(base: GuildEntry['base']): GuildEntry['base'] {
+  return JSON.parse(JSON.stringify(base)) as GuildEntry['base'];
 }

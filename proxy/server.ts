@@ -6,13 +6,16 @@ import { createRegistry } from '../internal/metrics';
 import { createRedis } from '../internal/redis';
 import { Shutdown } from '../internal/shutdown';
 import { Downstream } from './downstream';
+import { persistDownstream } from './downstream-persist';
 import { GuildState } from './guild-state';
 import { GuildStore } from './guild-store';
 import { startConsumers } from './consumers';
 import { createProxyMetrics } from './metrics';
 import { restForward } from './rest-forward';
 import { SessionStore } from './session-store';
-import { Upstream } from './upstream';
+import { fetchGatewayInfo, Upstream } from './upstream';
+import { createCluster } from './cluster/setup';
+import { createClusterMetrics } from './cluster/metrics';
 
 export async function runProxy(config: Config): Promise<void> {
   const logger = createLogger('proxy');
@@ -22,47 +25,82 @@ export async function runProxy(config: Config): Promise<void> {
   shutdown.listen();
 
   const redis = createRedis(config.meta.redis_url, logger, 'proxy');
+  const token = config.discord_auth.token;
   shutdown.add('redis', () => redis.quit());
-  const sessions = new SessionStore(redis, `${config.proxy.session_key_prefix}sessions`, logger);
-  const persisted = await sessions.load();
+  // Shard ownership (a fixed set, or leases shared by every node) drives the upstream shards.
+  const clusterMetrics = createClusterMetrics(registry);
+  const gatewayInfo = await retry(() => fetchGatewayInfo(config.discord_auth.api_url, token), (err) => logger.warn({ err: err.message }, 'cannot reach the gateway info (GET /gateway/bot); retrying'));
+  const publicUrl = config.proxy.url ?? `ws://${config.proxy.host}:${config.proxy.port}`;
+  const cluster = await createCluster({
+    config, redis, logger, metrics: clusterMetrics, url: `http://${config.proxy.host}:${config.proxy.port}`,
+    shardCount: config.proxy.shard_count || gatewayInfo.shards, maxConcurrency: gatewayInfo.session_start_limit.max_concurrency,
+    sessionStartLimit: async () => (await fetchGatewayInfo(config.discord_auth.api_url, token)).session_start_limit,
+  });
+  const { ownership, shardCount, shardIds } = cluster;
+  const sessions = new SessionStore(redis, config.proxy.session_key_prefix, logger, ownership);
   shutdown.add('sessions', () => sessions.close());
-
-  const { shards } = config.proxy;
   const upstream = new Upstream({
-    token: config.discord_auth.token.replace(/^Bot\s+/i, ''),
-    apiUrl: config.discord_auth.api_url,
-    intents: config.proxy.intents,
-    shardCount: config.proxy.shard_count || null,
-    shardIds: shards === 'all' ? null : Array.from({ length: shards[1] - shards[0] + 1 }, (_, i) => shards[0] + i),
-    sessions,
+    token, intents: config.proxy.intents, shardCount, gatewayInfo, sessions,
+    waitForIdentify: (shard, signal) => cluster.identify.waitForIdentify(shard, signal),
+    holds: (shard) => ownership.holds(shard),
+    takeoverSeconds: clusterMetrics.takeoverSeconds,
+    lastLogged: (shard) => persist?.log.lastSeq(shard) ?? Promise.resolve(null),
+    // The guild state may stand behind the session: its RESUME then starts from the state.
+    prepare: (shard, resumable) => guildStore.load([shard], resumable),
     logger,
   });
-  const shardCount = await retry(() => upstream.shardCount(), (err) => logger.warn({ err: err.message }, 'cannot reach the gateway info (GET /gateway/bot); retrying'));
-  const shardIds = await upstream.shardIds();
-  const publicUrl = config.proxy.url ?? `ws://${config.proxy.host}:${config.proxy.port}`;
-  const guilds = new GuildState();
+  const guilds = new GuildState(config.proxy.guild_state);
+  const persist = await persistDownstream(config, { redis, registry, logger, shutdown, send: (shard, payload) => upstream.send(shard, payload) });
   const downstream = new Downstream({
-    token: config.discord_auth.token.replace(/^Bot\s+/i, ''),
+    token,
     shardCount,
     shardIds: new Set(shardIds),
     guilds,
-    send: (shardId, payload) => upstream.send(shardId, payload),
+    // A shard another node owns: through that node (downstream-sends.ts).
+    send: (shardId, payload) => (persist && !persist.log.owns(shardId) ? persist.sends.publish(shardId, payload) : upstream.send(shardId, payload)),
     publicUrl,
     bufferMaxEvents: config.proxy.buffer_max_events,
     bufferMaxAgeMs: config.proxy.buffer_max_age_seconds * 1000,
     clientSendQueueMaxBytes: config.proxy.client_send_queue_max_bytes,
     metrics,
     logger,
+    persist: persist && { ...persist, redis, snapshot: (shard, into) => guildStore.snapshot(shard, into) },
   });
-  const guildStore = new GuildStore(redis, config.proxy.session_key_prefix, guilds, logger);
-  await guildStore.load(shardIds);
+  const guildStore = new GuildStore(redis, config.proxy.session_key_prefix, guilds, logger, undefined, (shard) => persist?.log.head(shard)?.id);
+  await guildStore.load([]);
   shutdown.add('guild state', () => guildStore.close());
-  const consumers = await startConsumers(config, { redis, upstream, shardIds, registry, logger, shutdown });
-  upstream.onDispatch((shardId, payload) => {
+  const consumers = await startConsumers(config, { redis, upstream, shardCount, registry, logger, shutdown });
+  // A taken shard appends to its log under its new epoch, then RESUMEs (no READY, no
+  // GUILD_CREATE: its guild state comes from Redis first); bots of a shard that changed owner
+  // here RESUME from the log.
+  ownership.on('acquired', (shard, epoch) => {
+    void (async () => {
+      await persist?.log.acquire(shard, epoch);
+      await upstream.acquire(shard, epoch);
+      downstream.shardMoved(shard);
+    })().catch((err: Error) => logger.error({ err, shard }, 'taking a shard failed'));
+  });
+  ownership.on('released', (shard) => {
+    persist?.log.release(shard);
+    void upstream.release(shard, false);
+    downstream.shardMoved(shard);
+  });
+  ownership.drainWith(async (shard) => {
+    await upstream.release(shard, true);
+    await persist?.log.flush();
+    persist?.log.release(shard);
+  });
+  // An append refused for an old epoch: another node owns the shard now.
+  persist?.log.on('fenced', (shard) => ownership.lose(shard));
+  upstream.onDispatch((shardId, payload, replayed) => {
     metrics.eventsIn.inc({ shard: String(shardId) });
     try {
+      // The guild state skips what it already reflects; it may stand behind the log.
       const previous = guilds.apply(shardId, payload);
-      downstream.onUpstream(shardId, payload);
+      if (replayed) return;
+      const logged = persist?.log.append(shardId, payload, upstream.sessionInfo(shardId)?.sessionId ?? '');
+      if (logged === 'replay') return; // an upstream RESUME replayed what the log already holds
+      downstream.onUpstream(shardId, payload, logged);
       consumers.handle(shardId, payload, previous);
     } catch (err) {
       // One odd event must never take the proxy down.
@@ -73,26 +111,30 @@ export async function runProxy(config: Config): Promise<void> {
   const app = createHttpService({
     logger,
     registry,
-    health: () => ({ shards: shardIds.length, guilds: guilds.count(), ...downstream.stats() }),
+    health: () => ({ shards: upstream.owned().length, guilds: guilds.count(), ...downstream.stats() }),
   });
   app.get('/healthcheck', async () => ({ status: 'OK' }));
-  app.get('/shards', async () => ({
-    shard_count: shardCount,
-    shards: (await upstream.statuses()).map((s) => ({ ...s, identifies: upstream.identifies.get(s.shard) ?? 0, resumes: upstream.resumes.get(s.shard) ?? 0, guilds: guilds.guildIds(s.shard).length })),
-    downstream: downstream.stats(),
+  const localShards = () => upstream.statuses().map((s) => ({
+    ...s, identifies: upstream.identifies.get(s.shard) ?? 0, resumes: upstream.resumes.get(s.shard) ?? 0, guilds: guilds.guildIds(s.shard).length,
+    node: cluster.name, epoch: ownership.owned.get(s.shard) ?? null, seq: upstream.sessionInfo(s.shard)?.sequence ?? null,
   }));
+  app.get('/shards', async () => ({ shard_count: shardCount, shards: await cluster.shards(localShards()), downstream: downstream.stats() }));
+  app.get('/nodes', async () => cluster.nodes(upstream.owned()));
+  const publisher = setInterval(() => void cluster.publish(localShards()).catch(() => {}), 1_000);
+  shutdown.add('shard status', () => clearInterval(publisher));
   restForward(app, { upstreamApi: config.discord_auth.api_url, gatewayUrl: publicUrl, shardCount: () => shardCount });
   downstream.attach(app.server);
   await app.listen({ host: config.proxy.host, port: config.proxy.port });
-  shutdown.add('upstream', () => upstream.stop());
+  // SIGTERM hands every shard off (drain: stop reading, persist the seq, release the lease).
+  shutdown.add('shards', () => ownership.stop());
   shutdown.add('http', () => app.close());
   shutdown.add('downstream', () => downstream.close());
 
-  logger.info({ shardCount, shards: shardIds.length, persistedSessions: persisted, url: publicUrl }, 'proxy listening; connecting upstream');
+  logger.info({ shardCount, shards: config.proxy.shards === 'auto' ? 'auto' : shardIds.length, node: cluster.name, url: publicUrl }, 'proxy listening; connecting upstream');
   setInterval(() => {
     for (const [shard, ms] of upstream.latency) metrics.latency.set({ shard: String(shard) }, ms);
   }, 5_000).unref();
-  await upstream.start();
+  await ownership.start();
 }
 
 /** Retries until it works (Discord or the sim may come up after us), every 2 s. */

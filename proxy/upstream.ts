@@ -1,103 +1,154 @@
-// The real gateway sessions, through @discordjs/ws: identify buckets, heartbeats, zombie
-// detection, RECONNECT/INVALID_SESSION and resume are its job; ours is to keep the session
-// info in Redis (so a restarted proxy RESUMEs) and to hand every dispatch on, in order.
+// The real gateway sessions: one ShardRunner (a @discordjs/ws WebSocketShard) per shard this
+// node owns, started when the ownership acquires a shard and stopped when it releases it.
+// Heartbeats, zombie detection, RECONNECT/INVALID_SESSION and resume are @discordjs/ws's job;
+// ours is the session in Redis (fenced), the shared identify queue, and handing every
+// dispatch on, in order, once.
+import { EventEmitter } from 'node:events';
 import { REST } from '@discordjs/rest';
-import { CloseCodes, type WebSocketShard, WebSocketManager, WebSocketShardDestroyRecovery, WebSocketShardEvents, WebSocketShardStatus } from '@discordjs/ws';
-import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
+import { DefaultWebSocketManagerOptions as defaults, type FetchingStrategyOptions, WebSocketShardDestroyRecovery, WebSocketShardEvents } from '@discordjs/ws';
+import { type APIGatewayBotInfo, type GatewayDispatchPayload, type GatewaySendPayload, Routes } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
+import type { Histogram } from 'prom-client';
 import type { SessionStore } from './session-store';
+import { ShardRunner } from './shard-runner';
 
-export type DispatchListener = (shardId: number, payload: GatewayDispatchPayload) => void;
+/** `replayed`: an upstream RESUME replayed it and the shard log already holds it. */
+export type DispatchListener = (shardId: number, payload: GatewayDispatchPayload, replayed: boolean) => void;
+
+/** The last entry of a shard's log (shardlog's `ShardLog.lastSeq`): where a takeover resumes. */
+export type LastLogged = (shard: number) => Promise<{ sessionId: string; seq: number } | null>;
 
 export interface UpstreamOptions {
   token: string;
-  apiUrl: string;
   intents: number;
-  shardCount: number | null;
-  shardIds: number[] | null;
+  /** The deployment's shard count (config, /gateway/bot, or pinned in Redis). */
+  shardCount: number;
+  gatewayInfo: APIGatewayBotInfo;
   sessions: SessionStore;
+  waitForIdentify(shard: number, signal: AbortSignal): Promise<void>;
+  holds(shard: number): boolean;
+  lastLogged?: LastLogged;
+  /** Runs once the shard's persisted session is loaded, before it connects (may lower its seq). */
+  prepare?(shard: number, sessions: SessionStore): Promise<void>;
+  /** Seconds from taking a shard to its READY or RESUMED. */
+  takeoverSeconds: Histogram;
   logger: Logger;
 }
 
-export class Upstream {
-  readonly manager: WebSocketManager;
-  private readonly listeners: DispatchListener[] = [];
+interface UpstreamEvents {
+  ready: [shard: number];
+  resumed: [shard: number];
+  closed: [shard: number, code: number];
+}
+
+/** GET /gateway/bot: the URL, the recommended shard count and max_concurrency. */
+export async function fetchGatewayInfo(apiUrl: string, token: string): Promise<APIGatewayBotInfo> {
+  return (await new REST({ api: apiUrl }).setToken(token).get(Routes.gatewayBot())) as APIGatewayBotInfo;
+}
+
+export class Upstream extends EventEmitter<UpstreamEvents> {
+  private readonly options: FetchingStrategyOptions;
+  private readonly runners = new Map<number, ShardRunner>();
+  private readonly dispatchListeners: DispatchListener[] = [];
   readonly latency = new Map<number, number>();
   readonly identifies = new Map<number, number>();
   readonly resumes = new Map<number, number>();
 
-  constructor(private readonly options: UpstreamOptions) {
-    const rest = new REST({ api: options.apiUrl }).setToken(options.token);
-    this.manager = new WebSocketManager({
-      token: options.token,
-      intents: options.intents,
-      rest,
-      shardCount: options.shardCount,
-      shardIds: options.shardIds,
-      retrieveSessionInfo: (shardId) => options.sessions.get(shardId),
-      updateSessionInfo: (shardId, info) => options.sessions.set(shardId, info),
-    });
-    this.manager.on(WebSocketShardEvents.Dispatch, (payload, shardId) => {
-      for (const listener of this.listeners) listener(shardId, payload);
-    });
-    this.manager.on(WebSocketShardEvents.Ready, (_data, shardId) => {
-      this.identifies.set(shardId, (this.identifies.get(shardId) ?? 0) + 1);
-      options.logger.info({ shardId }, 'upstream shard ready (identified)');
-    });
-    this.manager.on(WebSocketShardEvents.Resumed, (shardId) => {
-      this.resumes.set(shardId, (this.resumes.get(shardId) ?? 0) + 1);
-      options.logger.info({ shardId }, 'upstream shard resumed');
-    });
-    this.manager.on(WebSocketShardEvents.HeartbeatComplete, ({ latency }, shardId) => this.latency.set(shardId, latency));
-    this.manager.on(WebSocketShardEvents.Closed, (code, shardId) => options.logger.info({ shardId, code }, 'upstream shard closed'));
-    this.manager.on(WebSocketShardEvents.Error, (err, shardId) => options.logger.warn({ shardId, err: err.message }, 'upstream shard error'));
+  constructor(private readonly o: UpstreamOptions) {
+    super();
+    const { compression, encoding, handshakeTimeout, helloTimeout, identifyProperties, initialPresence, largeThreshold, readyTimeout, useIdentifyCompression, version } = defaults;
+    this.options = {
+      compression, encoding, handshakeTimeout, helloTimeout, identifyProperties, initialPresence, largeThreshold, readyTimeout, useIdentifyCompression, version,
+      token: o.token, intents: o.intents, gatewayInformation: o.gatewayInfo, shardCount: o.shardCount,
+    };
   }
 
-  sessionInfo(shardId: number) {
-    return this.options.sessions.get(shardId);
-  }
-
-  /** Every dispatch of every shard, in order per shard. */
+  /** Every dispatch of every owned shard, in order per shard. */
   onDispatch(listener: DispatchListener): void {
-    this.listeners.push(listener);
+    this.dispatchListeners.push(listener);
   }
 
-  async start(): Promise<void> {
-    await this.manager.connect();
+  /** Connects a newly owned shard: RESUME from the persisted session (or the log's last `s`). */
+  async acquire(shard: number, epoch: number): Promise<void> {
+    const persisted = await this.o.sessions.take(shard, epoch);
+    const logged = persisted ? await this.o.lastLogged?.(shard) : null;
+    // The log may be ahead of the periodically persisted seq: resume after its last entry.
+    if (persisted && logged?.sessionId === persisted.sessionId && logged.seq !== persisted.sequence) this.o.sessions.set(shard, { ...persisted, sequence: logged.seq });
+    await this.o.prepare?.(shard, this.o.sessions);
+    if (!this.o.holds(shard) || this.runners.has(shard)) {
+      if (!this.runners.has(shard)) this.o.sessions.forget(shard);
+      return;
+    }
+    const runner = new ShardRunner(shard, epoch, { options: this.options, sessions: this.o.sessions, waitForIdentify: this.o.waitForIdentify, holds: this.o.holds }, logged ?? null);
+    this.runners.set(shard, runner);
+    this.wire(runner);
+    const started = Date.now();
+    const { logger } = this.o;
+    logger.info({ shard, epoch, resume: persisted !== null }, 'connecting upstream shard');
+    runner
+      .start()
+      .then(() => this.o.takeoverSeconds.observe((Date.now() - started) / 1000))
+      .catch((err: Error) => logger.warn({ shard, err: err.message }, 'upstream shard failed to connect'));
   }
 
-  shardCount(): Promise<number> {
-    return this.manager.getShardCount();
+  /** Stops a shard: `persist` for a planned hand-off, not for a lost one (its writes are fenced). */
+  async release(shard: number, persist: boolean): Promise<void> {
+    const runner = this.runners.get(shard);
+    if (!runner) return;
+    this.runners.delete(shard);
+    this.latency.delete(shard);
+    await runner.release(persist);
+    this.o.logger.info({ shard, persisted: persist }, 'upstream shard released');
   }
 
-  async shardIds(): Promise<number[]> {
-    return this.manager.getShardIds();
+  owned(): number[] {
+    return [...this.runners.keys()].sort((a, b) => a - b);
   }
 
-  send(shardId: number, payload: GatewaySendPayload): Promise<void> {
-    return Promise.resolve(this.manager.send(shardId, payload));
+  sessionInfo(shard: number) {
+    return this.runners.get(shard)?.session() ?? null;
   }
 
-  /**
-   * Drops one shard's connection and RESUMEs it. @discordjs/ws has no public per-shard call,
-   * so this reaches into its default (in-process) sharding strategy.
-   */
-  async reconnect(shardId: number): Promise<void> {
-    const strategy = (this.manager as unknown as { strategy: { shards?: Map<number, WebSocketShard> } }).strategy;
-    const shard = strategy.shards?.get(shardId);
-    if (!shard) throw new Error(`shard ${shardId} is not running here`);
-    await shard.destroy({ code: CloseCodes.Resuming, reason: 'reconnect requested', recover: WebSocketShardDestroyRecovery.Resume });
+  send(shard: number, payload: GatewaySendPayload): Promise<void> {
+    const runner = this.runners.get(shard);
+    if (!runner?.active) return Promise.reject(new Error(`shard ${shard} is not run by this node`));
+    return runner.ws.send(payload);
   }
 
-  async statuses(): Promise<{ shard: number; status: string; latency: number | null }[]> {
-    const statuses = await this.manager.fetchStatus();
-    return [...statuses].map(([shard, status]) => ({ shard, status: WebSocketShardStatus[status] ?? String(status), latency: this.latency.get(shard) ?? null }));
+  /** Drops one shard's connection and RESUMEs it. */
+  async reconnect(shard: number): Promise<void> {
+    const runner = this.runners.get(shard);
+    if (!runner?.active) throw new Error(`shard ${shard} is not running here`);
+    await runner.ws.destroy({ reason: 'reconnect requested', recover: WebSocketShardDestroyRecovery.Resume });
   }
 
-  /** Closes with 4200 so the sessions stay resumable for the next start. */
-  async stop(): Promise<void> {
-    // @discordjs/ws forgets a session it destroys without `recover`; keep ours for the next start.
-    this.options.sessions.freeze();
-    await this.manager.destroy({ code: CloseCodes.Resuming, reason: 'proxy restarting' });
+  statuses(): { shard: number; status: string; latency: number | null }[] {
+    return [...this.runners.values()].map((r) => ({ shard: r.shard, status: r.status, latency: this.latency.get(r.shard) ?? null })).sort((a, b) => a.shard - b.shard);
+  }
+
+  private wire(runner: ShardRunner): void {
+    const { shard, ws } = runner;
+    const { logger } = this.o;
+    ws.on(WebSocketShardEvents.Dispatch, (payload) => {
+      const accepted = runner.accept(payload);
+      if (!accepted) return;
+      for (const listener of this.dispatchListeners) listener(shard, payload, accepted === 'replay');
+    });
+    ws.on(WebSocketShardEvents.Ready, () => {
+      this.identifies.set(shard, (this.identifies.get(shard) ?? 0) + 1);
+      logger.info({ shardId: shard }, 'upstream shard ready (identified)');
+      this.emit('ready', shard);
+    });
+    ws.on(WebSocketShardEvents.Resumed, () => {
+      this.resumes.set(shard, (this.resumes.get(shard) ?? 0) + 1);
+      logger.info({ shardId: shard }, 'upstream shard resumed');
+      this.emit('resumed', shard);
+    });
+    ws.on(WebSocketShardEvents.HeartbeatComplete, ({ latency }) => this.latency.set(shard, latency));
+    ws.on(WebSocketShardEvents.Closed, (code) => {
+      logger.info({ shardId: shard, code }, 'upstream shard closed');
+      this.emit('closed', shard, code);
+    });
+    ws.on(WebSocketShardEvents.Error, (err) => logger.warn({ shardId: shard, err: err.message }, 'upstream shard error'));
   }
 }

@@ -1,33 +1,17 @@
 // Discord OAuth2 login for the website: /auth/login -> Discord's authorize page -> /auth/callback
-// (code exchanged for a token, the user read from users/@me) -> a session cookie kept in Redis.
-// The OAuth2 state is signed, not stored: an unauthenticated /auth/login writes nothing, and
-// only a completed login marks its state used (so it is accepted once).
+// (code exchanged for tokens, the user read from users/@me) -> a session (sessions.ts) as the
+// HttpOnly `session` cookie, with a readable `csrf` cookie for the page's writes. The OAuth2 state
+// is signed, not stored: an unauthenticated /auth/login writes nothing, and only a completed
+// login marks its state used (so it is accepted once).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../internal/config';
 import { within } from './dependency';
+import { cookie } from './identity';
+import { SESSION_TTL_S, type SessionStore, type SessionUser, type TokenResponse } from './sessions';
 
-const SESSION_TTL_S = 7 * 86_400;
 const STATE_TTL_S = 600;
-/** Session ids are 24 random bytes in base64url; anything else is not a session. */
-const SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
-
-interface SessionUser {
-  id: string;
-  username: string;
-  global_name?: string | null;
-  avatar?: string | null;
-}
-
-/** The raw value of a cookie; never decoded (our values are base64url), so no bad escape can throw. */
-export function cookie(req: FastifyRequest, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
 
 /** `<nonce>.<expiry>.<hmac>`, checked in constant time. */
 export function oauthState(key: string) {
@@ -47,7 +31,13 @@ export function oauthState(key: string) {
   };
 }
 
-export function authRoutes(app: FastifyInstance, { config, redis }: { config: Config; redis: Redis }): void {
+/** Cookie attributes: Secure when the site is served over https. */
+export function cookieAttributes(config: Config, maxAge: number, httpOnly = true): string {
+  const secure = config.sites.frontend.startsWith('https:') || config.sites.api.startsWith('https:');
+  return `${httpOnly ? 'HttpOnly; ' : ''}SameSite=Lax; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+}
+
+export function authRoutes(app: FastifyInstance, { config, redis, sessions }: { config: Config; redis: Redis; sessions: SessionStore }): void {
   const api = config.discord_auth.api_url.replace(/\/$/, '');
   const redirectUri = config.discord_auth.allowed_redirects[0] ?? `${config.sites.api}/auth/callback`;
   const key = (kind: string, id: string) => `splashtail:web:${kind}:${id}`;
@@ -70,31 +60,28 @@ export function authRoutes(app: FastifyInstance, { config, redis }: { config: Co
       signal: AbortSignal.timeout(10_000),
     });
     if (!token.ok) return reply.status(400).send({ error: `Discord refused the code (${token.status})` });
-    const { access_token } = (await token.json()) as { access_token: string };
-    const me = await fetch(`${api}/v10/users/@me`, { headers: { authorization: `Bearer ${access_token}` }, signal: AbortSignal.timeout(10_000) });
+    const grant = (await token.json()) as TokenResponse;
+    const me = await fetch(`${api}/v10/users/@me`, { headers: { authorization: `Bearer ${grant.access_token}` }, signal: AbortSignal.timeout(10_000) });
     if (!me.ok) return reply.status(502).send({ error: `reading the user failed (${me.status})` });
     const user = (await me.json()) as SessionUser;
     if ((await within('Redis', redis.set(key('state-used', state), '1', 'EX', STATE_TTL_S, 'NX'))) !== 'OK') {
       return reply.status(400).send({ error: 'this login was already completed; start again at /auth/login' });
     }
-    const session = randomBytes(24).toString('base64url');
-    const value = JSON.stringify({ id: user.id, username: user.username, global_name: user.global_name ?? null, avatar: user.avatar ?? null });
-    await within('Redis', redis.set(key('session', session), value, 'EX', SESSION_TTL_S));
-    reply.header('set-cookie', `session=${session}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${SESSION_TTL_S}`);
+    const session = await sessions.create({ id: user.id, username: user.username, global_name: user.global_name ?? null, avatar: user.avatar ?? null }, grant);
+    reply.header('set-cookie', [`session=${session.id}; ${cookieAttributes(config, SESSION_TTL_S)}`, `csrf=${session.csrf}; ${cookieAttributes(config, SESSION_TTL_S, false)}`]);
     return reply.redirect(config.sites.frontend);
   });
 
   app.get('/auth/me', async (req, reply) => {
-    const session = cookie(req, 'session');
-    const user = session && SESSION_ID.test(session) ? await within('Redis', redis.get(key('session', session))) : null;
-    if (!user) return reply.status(401).send({ error: 'not logged in: start at /auth/login' });
-    return JSON.parse(user) as SessionUser;
+    const session = await sessions.get(cookie(req, 'session'));
+    if (!session) return reply.status(401).send({ error: 'not logged in: start at /auth/login' });
+    return session.user;
   });
 
+  // A form post from the site's own pages (SameSite=Lax keeps other sites' posts cookie-less).
   app.post('/auth/logout', async (req, reply) => {
-    const session = cookie(req, 'session');
-    if (session && SESSION_ID.test(session)) await within('Redis', redis.del(key('session', session)));
-    reply.header('set-cookie', 'session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0');
-    return { ok: true };
+    await sessions.destroy(cookie(req, 'session'));
+    reply.header('set-cookie', [`session=; ${cookieAttributes(config, 0)}`, `csrf=; ${cookieAttributes(config, 0, false)}`]);
+    return req.headers.accept?.includes('text/html') ? reply.redirect('/') : { ok: true };
   });
 }

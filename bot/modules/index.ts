@@ -2,10 +2,14 @@
 // exporting a BotModule, imported and added here.
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
 import { core } from './core';
+import { limits } from './limits';
+import { mirror } from './mirror';
+import { moderation } from './moderation';
+import { permissions } from './permissions';
 import { serverBackups } from './server_backups';
 import type { BotCommand, BotModule } from './types';
 
-export const modules: readonly BotModule[] = [core, serverBackups];
+export const modules: readonly BotModule[] = [core, serverBackups, limits, moderation, permissions, mirror];
 
 /** Command name -> command, refusing duplicates (Discord would reject the bulk overwrite anyway). */
 export function commandIndex(list: readonly BotModule[] = modules): Map<string, BotCommand> {

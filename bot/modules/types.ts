@@ -3,9 +3,12 @@
 // register it in ./index.ts.
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
 import type { ChatInputCommandInteraction, Client } from 'discord.js';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../internal/config';
+import type { Pool } from '../../internal/db/pool';
 import type { IpcBus } from '../../internal/ipc/bus';
+import type { SettingsStore } from './settings-store';
 
 export interface ClusterIdentity {
   id: number;
@@ -22,6 +25,11 @@ export interface CommandContext {
   config: Config;
   logger: Logger;
   modules: readonly BotModule[];
+  db: Pool;
+  settings: SettingsStore;
+  redis: Redis;
+  /** Prefix of this deployment's Redis keys (the clusterer's channel). */
+  keyPrefix: string;
 }
 
 export interface BotCommand {
@@ -34,6 +42,8 @@ export interface BotModule {
   name: string;
   description: string;
   commands: BotCommand[];
+  /** Subscribes to the client's events, once, before login. */
+  listen?(ctx: CommandContext): void;
 }
 
 export interface ModuleMetadata {

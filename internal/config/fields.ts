@@ -18,8 +18,24 @@ export const bool = () => z.boolean({ error: 'must be true or false' });
 /** A Discord snowflake written as a string of digits (YAML would round big numbers). */
 export const snowflake = () => str().regex(/^\d{1,20}$/, { error: 'must be a Discord id (a string of digits)' });
 
+/**
+ * Values that stand for "put yours here": the example's `replace-with-...` and the usual ones.
+ * Refused in every environment, so a copied example never runs with a published secret.
+ */
+const PLACEHOLDER = /^(replace[-_ ]?(with|me)\b|your[-_ ]|change[-_ ]?me$|todo$|x{3,}$|<.*>$)/i;
+const notPlaceholder = (value: string) => !PLACEHOLDER.test(value);
+
+/** A credential someone else gave us (Discord's token and client secret): any length, not a placeholder. */
+export const credential = () => nonEmpty().refine(notPlaceholder, { error: 'is a placeholder; put the real value here' });
+
+/** A bot token as Discord's REST wants it after `Bot `: written with the prefix or without. */
+export const withoutBotPrefix = (token: string) => token.replace(/^\s*Bot\s+/i, '').trim();
+
+/** A secret we generate ourselves. */
 export const secret = () =>
-  str().min(MIN_SECRET_LENGTH, { error: `must be a secret of at least ${MIN_SECRET_LENGTH} characters` });
+  str()
+    .min(MIN_SECRET_LENGTH, { error: `must be a secret of at least ${MIN_SECRET_LENGTH} characters` })
+    .refine(notPlaceholder, { error: 'is the example\'s placeholder; generate a secret with openssl rand -hex 32' });
 
 export const url = (...protocols: string[]) =>
   str().refine(

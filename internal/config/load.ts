@@ -53,24 +53,33 @@ export function parseConfig(
   { name = 'config.yaml', env, environ = process.env }: { name?: string; env?: string; environ?: NodeJS.ProcessEnv },
 ): Loaded {
   const doc = YAML.parseDocument(text, { prettyErrors: true });
+  // The text did not parse, so its secrets are found by key name on each line.
+  const textSecrets = new Set([...text.matchAll(SECRET_LINE)].map((m) => m[1]!.trim().replace(/^["'*&]|["']$/g, '')).filter((v) => v.length >= 8));
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => `${name}: line ${(e.linePos?.[0]?.line ?? 0) || '?'}: YAML syntax error: ${e.message.split('\n')[0]}`),
+      scrub(doc.errors.map((e) => `${name}: line ${(e.linePos?.[0]?.line ?? 0) || '?'}: YAML syntax error: ${e.message.split('\n')[0]}`), textSecrets),
     );
   }
-  const raw: unknown = doc.toJS() ?? {};
-  if (!isObject(raw)) throw new ConfigError([`${name}: must be a YAML mapping of sections, got ${describe(raw)}`]);
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // e.g. an alias (`*name`) with no anchor before it: not a syntax error, found only here.
+    throw new ConfigError(scrub([`${name}: YAML error: ${(err as Error).message.split('\n')[0]}`], textSecrets));
+  }
+  if (!isObject(raw)) throw new ConfigError([`${name}: must be a YAML mapping of sections, got ${redacted(raw)}`]);
 
   const problems: string[] = [];
   applyEnvOverrides(raw, environ, problems, name);
+  const secrets = secretValues(raw);
   const envName = env ?? (typeof raw.env === 'string' ? raw.env : 'staging');
   raw.env = envName;
   const resolved = resolveEnvValues(raw, envName, [], problems, name) as Raw;
 
-  const warnings = unknownKeys(configSchema, resolved, []).map((p) => `${name}: ${p}: unknown key (ignored)`);
+  const warnings = scrub(unknownKeys(configSchema, resolved, []).map((p) => `${name}: ${p}: unknown key (ignored)`), secrets);
   const result = configSchema.safeParse(resolved, { reportInput: true });
   if (!result.success) problems.push(...result.error.issues.map((issue) => formatIssue(name, issue)));
-  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  if (problems.length > 0 || !result.success) throw new ConfigError(scrub(problems, secrets));
   return { config: result.data, warnings };
 }
 
@@ -150,16 +159,67 @@ function formatIssue(name: string, issue: z.core.$ZodIssue): string {
     issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')
       ? `must be ${issue.expected === 'object' ? 'a mapping of keys' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`
       : issue.message;
-  const shown = SECRET_PATH.test(path) && typeof input === 'string' ? `<redacted, ${input.length} characters>` : describe(input);
-  return `${name}: ${path}: ${message}, got ${shown}`;
+  // A value where a section belongs is shown by shape only: it may be a secret one level too high.
+  const hide = SECRET_PATH.test(path) || (issue.code === 'invalid_type' && issue.expected === 'object');
+  return `${name}: ${path}: ${message}, got ${hide ? redacted(input) : describe(input)}`;
 }
 
-/** Values under these keys are never echoed back, even when wrong. */
-const SECRET_PATH = /secret|token|password/;
+/** Values under these keys are never echoed back, whatever their type and whatever the error. */
+const SECRET_PATH = /secret|token|password|key/i;
+/** `<secret-named key>: <value>` on one line of the YAML text. */
+const SECRET_LINE = /^\s*[\w-]*(?:secret|token|password|key)[\w-]*\s*:[ \t]*([^\n#]+)/gim;
 
+function redacted(value: unknown): string {
+  if (typeof value === 'string') return `<redacted, ${value.length} characters>`;
+  return `<redacted ${Array.isArray(value) ? 'list' : isObject(value) ? 'mapping' : typeof value}>`;
+}
+
+/**
+ * The wrong value, shown so the operator sees what was read. A mapping or a list of strings
+ * may hold secrets under a name we cannot know (a typo'd environment key), so they are
+ * described by shape only; a URL loses its password.
+ */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return value.length > 80 ? `${JSON.stringify(value.slice(0, 77))}...` : JSON.stringify(value);
-  const json = JSON.stringify(value);
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  if (isObject(value)) return `a mapping (keys: ${Object.keys(value).join(', ')})`;
+  if (Array.isArray(value) && !value.every((v) => typeof v === 'number' || typeof v === 'boolean' || v === null)) {
+    return `a list of ${value.length} items`;
+  }
+  const text = typeof value === 'string' ? JSON.stringify(withoutPassword(value)) : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function withoutPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
+/** Every string under a secret-named key, and every URL password, anywhere in the raw config. */
+function secretValues(value: unknown, secretPath = false, found = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    if (secretPath && value.length >= 8) found.add(value);
+    try {
+      const password = decodeURIComponent(new URL(value).password);
+      if (password.length >= 8) found.add(password);
+    } catch {
+      // not a URL
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) secretValues(v, secretPath, found);
+  } else if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) secretValues(v, secretPath || SECRET_PATH.test(k), found);
+  }
+  return found;
+}
+
+/** The last line of defence: no secret of the config appears in any message, whatever its path. */
+function scrub(lines: string[], secrets: Set<string>): string[] {
+  const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
+  return lines.map((line) => longestFirst.reduce((l, secret) => l.split(secret).join('<redacted>'), line));
 }

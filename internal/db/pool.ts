@@ -13,23 +13,15 @@ export interface PoolOptions {
 
 export function createPool(url: string, logger: Logger, { max = 10, connectTimeoutMs = 3_000, queryTimeoutMs = 10_000 }: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: connectTimeoutMs, query_timeout: queryTimeoutMs, keepAlive: true });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));
+  // A client losing its connection emits 'error'; unheard, that ends the process. The pool only
+  // listens while a client is idle, and a checked-out one (pool.connect()) gets Postgres' "terminating
+  // connection" or the socket's end between or after its queries, so every client gets a listener
+  // of its own for its whole life. The failed query rejects anyway, and the pool drops the client
+  // on release since it is no longer queryable.
+  pool.on('connect', (client) => client.on('error', (err) => logger.warn({ err: err.message }, 'postgres connection lost')));
+  // Required so the pool's own re-emit of an idle client's error is heard; the client's listener logged it.
+  pool.on('error', () => {});
   return pool;
-}
-
-// SQLSTATE classes and socket errors that mean "Postgres is not reachable now", as opposed to a
-// query Postgres refused: 08 connection exception, 57P01-03 shutting down / starting up, 53300 too many connections.
-const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|not queryable/;
-
-/** True when `err` says Postgres could not be reached (retry later), not that a query was wrong. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-  if (err instanceof AggregateError && err.errors.some(isDatabaseUnavailable)) return true;
-  return UNAVAILABLE_MESSAGES.test(err.message);
 }
 
 /** Creates the database named in `url` when it does not exist yet (first start on a new machine). */
@@ -40,6 +32,8 @@ export async function ensureDatabase(url: string): Promise<void> {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
+  // A connection lost here fails the awaited call below; unheard, its 'error' event would end the process.
+  client.on('error', () => {});
   await client.connect();
   try {
     const exists = await client.query('select 1 from pg_database where datname = $1', [name]);

@@ -26,13 +26,16 @@ export interface ExecutableSpawnOptions {
 
 /**
  * Spawns `splashtail bot --cluster <id> ...` with the running executable (process.argv[1]) under
- * the running Node (process.execPath), so it works wherever ./splashtail was started from.
+ * the running Node (process.execPath), so it works wherever ./splashtail was started from, and
+ * with Node's arguments (as fork does): those of the executable's #! line have Node read only
+ * its head, not all of it.
  */
 export function executableSpawner(options: ExecutableSpawnOptions): SpawnCluster {
   return ({ cluster, shardCount, clusterCount, channel }) =>
     spawn(
       process.execPath,
       [
+        ...process.execArgv,
         process.argv[1]!,
         'bot',
         '--config',

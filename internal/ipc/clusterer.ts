@@ -29,6 +29,8 @@ export interface ClustererOptions {
   launchTimeoutMs?: number;
   /** Called after the `shutdown` action stopped every cluster. */
   onShutdownRequested?: () => void;
+  /** Called after the `restartproc` action stopped every cluster: exit so the service manager restarts us. */
+  onRestartRequested?: () => void;
   registry?: Registry;
 }
 
@@ -81,6 +83,8 @@ export class Clusterer {
   private readonly launchWaiters = new Map<number, Set<() => void>>();
   private shuttingDown = false;
   private rolling: Promise<void> | undefined;
+  /** A rolling restart of every cluster asked for while one runs (reshard): runs right after it. */
+  private rollingAgain: string | undefined;
   private launching: Promise<void> | undefined;
   private readonly metrics;
 
@@ -399,10 +403,11 @@ export class Clusterer {
         if (!this.requestRollingRestart('ipc rollingrestart')) return { ok: false, error: 'a rolling restart is already running' };
         return { ok: true, started: true, clusters: this.clusters.length };
       case 'restartproc':
-        await Promise.all(this.clusters.map((c) => this.stopCluster(c, 'restartproc')));
+        // mewld: the launcher process itself restarts, through its service manager (exit non-zero).
         this.record({ action: 'restartproc' });
-        this.launching = this.launchAll().catch((err: Error) => this.options.logger.error({ err }, 'launch failed'));
-        return { ok: true };
+        await this.stop();
+        setImmediate(() => this.options.onRestartRequested?.());
+        return { ok: true, exiting: true };
       case 'reshard':
         return this.reshard();
       case 'shutdown':
@@ -413,10 +418,25 @@ export class Clusterer {
     }
   }
 
-  /** Starts a rolling restart in the background unless one is running; false if one is. */
-  requestRollingRestart(reason: string, clusters: Cluster[] = this.clusters): boolean {
-    if (this.rolling || this.shuttingDown) return false;
-    this.rolling = this.rollingRestart(reason, clusters)
+  /**
+   * Starts a rolling restart of every cluster in the background. While one runs, false; or, with
+   * `evenIfRunning` (a reshard: clusters already restarted carry the old shard count), it runs
+   * again over every cluster once the current one ends.
+   */
+  requestRollingRestart(reason: string, { evenIfRunning = false } = {}): boolean {
+    if (this.shuttingDown) return false;
+    if (this.rolling) {
+      if (!evenIfRunning) return false;
+      this.rollingAgain = reason;
+      this.record({ action: 'rollingrestart_queued', reason });
+      return true;
+    }
+    this.rolling = (async () => {
+      for (let next: string | undefined = reason; next !== undefined; next = this.rollingAgain) {
+        this.rollingAgain = undefined;
+        await this.rollingRestart(next, this.clusters);
+      }
+    })()
       .catch((err: Error) => this.options.logger.error({ err }, 'rolling restart failed'))
       .finally(() => (this.rolling = undefined));
     return true;
@@ -436,28 +456,20 @@ export class Clusterer {
     this.record({ action: 'rollingrestart_end', reason });
   }
 
-  /** Re-queries the shard count; never shrinks; restarts only clusters whose [shards, count] changed. */
+  /** Re-queries the shard count; never shrinks; a new count restarts every cluster (each IDENTIFY carries it). */
   private async reshard(): Promise<unknown> {
     const count = await this.options.resolveShardCount();
     if (count <= this.shardCount) return { resharded: false, shard_count: this.shardCount, recommended: count };
     const old = this.shardCount;
     const map = buildClusterMap(count, this.options.perCluster, this.options.names);
     this.shardCount = count;
-    const changed: Cluster[] = [];
     for (const spec of map) {
       const existing = this.clusters[spec.id];
-      if (!existing) {
-        const cluster = this.newCluster(spec);
-        this.clusters.push(cluster);
-        changed.push(cluster);
-      } else {
-        // Every identify carries [shard, count]: a new count changes every cluster's sessions.
-        existing.shards = spec.shards;
-        changed.push(existing);
-      }
+      if (existing) existing.shards = spec.shards;
+      else this.clusters.push(this.newCluster(spec));
     }
-    this.record({ action: 'reshard', from: old, to: count, restarting: changed.map((c) => c.id) });
-    this.requestRollingRestart('reshard', changed);
+    this.record({ action: 'reshard', from: old, to: count, restarting: this.clusters.map((c) => c.id) });
+    this.requestRollingRestart('reshard', { evenIfRunning: true });
     return { resharded: true, shard_count: count, previous: old, clusters: this.clusters.length };
   }
 

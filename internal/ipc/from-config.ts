@@ -2,13 +2,19 @@
 // `splashtail bot` without --cluster.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config';
+import { type Config, tokenRefused } from '../config';
 import type { Shutdown } from '../shutdown';
 import { ActionLog } from './action-log';
 import { IpcBus } from './bus';
 import { resolveShardCount } from './cluster-map';
 import { executableSpawner } from './cluster-process';
 import { Clusterer } from './clusterer';
+
+/**
+ * Exit status of `restartproc` (EX_TEMPFAIL): non-zero, so systemd restarts the process under
+ * Restart=on-failure too, and not 2, which the units reserve for a config error (not restarted).
+ */
+export const RESTART_EXIT_CODE = 75;
 
 export interface ClustererHostOptions {
   config: Config;
@@ -46,6 +52,10 @@ export async function startClusterer({ config, configPath, env, logger, registry
       logger.info('IPC shutdown: exiting');
       void shutdown.run().then(() => process.exit(0));
     },
+    onRestartRequested: () => {
+      logger.info({ exit_code: RESTART_EXIT_CODE }, 'IPC restartproc: exiting for the service manager to restart us');
+      void shutdown.run().then(() => process.exit(RESTART_EXIT_CODE));
+    },
   });
   // Registered after the bus, so it runs before the bus closes: clusters first, then Redis.
   shutdown.add('clusters', () => clusterer.stop());
@@ -62,7 +72,7 @@ async function withRetries<T>(logger: Logger, fn: () => Promise<T>, attempts = 1
       return await fn();
     } catch (err) {
       const status = (err as { status?: number }).status;
-      if (attempt >= attempts || status === 401 || status === 403) throw err;
+      if (attempt >= attempts || status === 401 || status === 403) throw tokenRefused(err) ?? err;
       logger.warn({ err: (err as Error).message, attempt }, 'GET /gateway/bot failed; retrying');
       await new Promise((r) => setTimeout(r, 2_000));
     }

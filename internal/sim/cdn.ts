@@ -13,13 +13,13 @@ export class SimCdn {
     return `${this.base}/cdn/${path}`;
   }
 
-  /** A guild image from a `data:image/png;base64,...` URI, as Discord takes them; returns its hash. */
-  putImage(kind: 'icons' | 'banners' | 'splashes', guildId: string, dataUri: string): string {
+  /** A guild (or role) image from a `data:image/png;base64,...` URI, as Discord takes them; returns its hash. */
+  putImage(kind: 'icons' | 'banners' | 'splashes' | 'role-icons', ownerId: string, dataUri: string): string {
     const match = /^data:(image\/[a-z]+);base64,(.+)$/.exec(dataUri);
     if (!match) throw new Error('must be a data:image/...;base64 URI');
     const body = Buffer.from(match[2]!, 'base64');
     const hash = createHash('md5').update(body).digest('hex');
-    this.put(`${kind}/${guildId}/${hash}.png`, body, match[1]);
+    this.put(`${kind}/${ownerId}/${hash}.png`, body, match[1]);
     return hash;
   }
 

@@ -136,8 +136,11 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
     const token = randomBytes(12).toString('hex');
     ctx.bearerTokens.set(token, userId);
     try {
-      const res = await app.inject({ method: method as 'GET', url: `/api/v10${path}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: b.body === undefined ? undefined : JSON.stringify(b.body) });
-      return reply.status(res.statusCode).header('content-type', 'application/json').send(res.body || undefined);
+      // `reason` becomes the X-Audit-Log-Reason header, URL-encoded as clients send it.
+      const reason = b.reason === undefined ? {} : { 'x-audit-log-reason': encodeURIComponent(str(b.reason, 'reason', { max: 512 })!) };
+      const res = await app.inject({ method: method as 'GET', url: `/api/v10${path}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...reason }, payload: b.body === undefined ? undefined : JSON.stringify(b.body) });
+      if (!res.body) return reply.status(res.statusCode).send();
+      return reply.status(res.statusCode).header('content-type', 'application/json').send(res.body);
     } finally {
       ctx.bearerTokens.delete(token);
     }
@@ -153,7 +156,7 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
     const command = [...(world.guildCommands.get(g.guild.id) ?? []), ...world.globalCommands].find((c) => c.name === name);
     const id = world.ids.next();
     const token = `sim.${randomBytes(24).toString('base64url')}`;
-    world.interactions.set(id, { id, token, guild_id: g.guild.id, channel_id: channel.id, user_id: m.user.id, command_name: name, followups: [] });
+    world.interactions.set(id, { id, token, guild_id: g.guild.id, channel_id: channel.id, user_id: m.user.id, command_name: name, created_at: Date.now(), followups: [] });
     world.emitDispatch('INTERACTION_CREATE', {
       id, application_id: world.application.id, type: 2, token, version: 1, guild_id: g.guild.id, channel_id: channel.id, channel,
       data: { id: command?.id ?? world.ids.next(), name, type: 1, options: Array.isArray(b.options) ? b.options : [], guild_id: command?.guild_id },
@@ -244,6 +247,13 @@ export function controlRoutes(app: FastifyInstance, ctx: SimContext, gateway: Si
   });
 
   app.get('/_sim/commands', () => ({ global: world.globalCommands, guilds: Object.fromEntries(world.guildCommands) }));
+
+  // Every connection that served one of the shard's sessions, oldest first.
+  app.get<{ Params: { id: string } }>('/_sim/shards/:id/connections', (req) => {
+    const shard = Number(req.params.id);
+    if (!Number.isInteger(shard) || shard < 0 || shard >= shards) throw invalidForm('id', `Must be a shard number below ${shards}.`);
+    return { shard, ...gateway.connections.list(shard) };
+  });
 
   app.post<{ Params: { id: string; action: string } }>('/_sim/shards/:id/:action', (req) => {
     const shard = Number(req.params.id);

@@ -21,6 +21,7 @@ import { IdentifyLimiter } from '../gateway/identify-limiter';
 import { payloadFor, routesTo } from './gateway-filter';
 import { DEFAULT_LARGE_THRESHOLD, guildCreateFor } from '../gateway/guild-create';
 import { MemberRequestLimiter, memberChunks } from './gateway-members';
+import { ConnectionLog } from './gateway-connections';
 
 export interface SimGatewayOptions {
   world: SimWorldView;
@@ -72,6 +73,7 @@ export class SimGateway implements ConnectionHandler {
   private readonly counters = new Map<number, ShardCounters>();
   private readonly limiter: IdentifyLimiter;
   private readonly memberRequests = new MemberRequestLimiter();
+  readonly connections = new ConnectionLog();
   private readonly sweeper: NodeJS.Timeout;
   private readonly onDispatch = (event: SimDispatch) => this.route(event);
 
@@ -122,6 +124,7 @@ export class SimGateway implements ConnectionHandler {
     return this.eachConn(shard, (conn) => {
       // The connection stays open but serves no session: the client RESUMEs or IDENTIFYs again.
       this.detach(conn.session as Session, !resumable);
+      this.connections.ended(conn, null);
       conn.session = undefined;
       conn.authenticated = false;
       conn.send({ op: GatewayOpcodes.InvalidSession, d: resumable, s: null, t: null });
@@ -154,6 +157,7 @@ export class SimGateway implements ConnectionHandler {
     if (guildIds.length > MAX_GUILDS_PER_SHARD) return conn.close(4011, `Sharding required: shard ${shardId} would hold ${guildIds.length} guilds.`);
     if (!this.limiter.tryIdentify(shardId)) {
       // Discord answers an identify over the rate limit with a non-resumable INVALID_SESSION.
+      this.connections.identifyRefused(shardId);
       conn.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
       return;
     }
@@ -162,6 +166,7 @@ export class SimGateway implements ConnectionHandler {
     this.sessions.set(session.id, session);
     conn.session = session;
     conn.authenticated = true;
+    this.connections.opened(conn, shardId, session.id, 'IDENTIFY');
     const counter = this.counter(session.shardId);
     counter.identifies++;
     const { world } = this.opts;
@@ -203,8 +208,12 @@ export class SimGateway implements ConnectionHandler {
     session.link = { kind: 'attached', conn };
     conn.session = session;
     // The old connection no longer owns the session, so its close leaves the session alone.
-    if (previous && previous !== conn) previous.close(4000, 'Session resumed elsewhere.');
+    if (previous && previous !== conn) {
+      previous.close(4000, 'Session resumed elsewhere.');
+      this.connections.ended(previous, 4000);
+    }
     conn.authenticated = true;
+    this.connections.opened(conn, session.shardId, session.id, 'RESUME');
     this.counter(session.shardId).resumes++;
     const counter = this.counter(session.shardId);
     for (const e of session.history) {
@@ -231,6 +240,7 @@ export class SimGateway implements ConnectionHandler {
   }
 
   closed(conn: GatewayServerConnection, code: number, by: ClosedBy): void {
+    this.connections.ended(conn, code);
     const session = conn.session as Session | undefined;
     if (!session || attachedConn(session) !== conn) return;
     // A client's 1000/1001 ends the session, and so does a server close whose code is not

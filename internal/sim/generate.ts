@@ -1,6 +1,7 @@
 // A deterministic world from (seed, guild count): guilds with every common channel type,
 // roles (an Administrator role, the bot's managed role), members, and message history.
-import { type APIChannel, type APIRole, type APIUser, type PresenceUpdateReceiveStatus, PresenceUpdateStatus } from 'discord-api-types/v10';
+import { type APIOverwrite, type APIUser, ChannelType, GuildDefaultMessageNotifications, GuildExplicitContentFilter, GuildMFALevel, GuildNSFWLevel, GuildPremiumTier, GuildVerificationLevel, Locale, type PresenceUpdateReceiveStatus, PresenceUpdateStatus } from 'discord-api-types/v10';
+import { type ChannelSpec, guildChannel, newMember, newRole, NO_FLAGS, type RoleSpec } from './payloads';
 import { P } from './permissions';
 import { prng, Snowflakes } from './snowflake';
 import { type SimGuild, SimWorld } from './world';
@@ -61,7 +62,7 @@ export function generateWorld({ seed, guilds, membersPerGuild = 12, messagesPerC
         list.push(world.newMessage(channel.id, author, `${pick(WORDS)} ${pick(WORDS)} ${m}`, { id: id(), timestamp: new Date(clock).toISOString() }));
       }
       g.messages.set(channel.id, list);
-      (channel as { last_message_id?: string }).last_message_id = list.at(-1)?.id;
+      if ('last_message_id' in channel) channel.last_message_id = list.at(-1)?.id ?? null;
     }
   }
   return world;
@@ -77,10 +78,7 @@ export interface CreateGuildOptions {
 }
 
 export function createGuild(world: SimWorld, { id, name, ownerId, idGen, populated = true }: CreateGuildOptions): SimGuild {
-  const role = (r: Omit<Partial<APIRole>, 'permissions'> & { name: string; position: number; permissions: bigint }): APIRole => ({
-    id: idGen(), color: 0, hoist: false, icon: null, unicode_emoji: null, managed: false, mentionable: false, flags: 0, ...r,
-    permissions: r.permissions.toString(),
-  } as APIRole);
+  const role = (r: Omit<RoleSpec, 'id' | 'permissions'> & { id?: string; permissions: bigint }) => newRole({ id: idGen(), ...r, permissions: r.permissions.toString() });
   const everyone = role({ id, name: '@everyone', position: 0, permissions: EVERYONE_PERMISSIONS });
   const botRole = role({ name: 'splashtail', position: populated ? 4 : 1, permissions: BOT_PERMISSIONS, managed: true, tags: { bot_id: world.botUser.id } });
   const roles = [everyone, botRole];
@@ -94,13 +92,14 @@ export function createGuild(world: SimWorld, { id, name, ownerId, idGen, populat
   const g: SimGuild = {
     guild: {
       id, name, icon: null, splash: null, discovery_splash: null, owner_id: ownerId, afk_channel_id: null, afk_timeout: 300,
-      verification_level: 1, default_message_notifications: 0, explicit_content_filter: 0, roles: [], emojis: [], features: [],
-      mfa_level: 0, application_id: null, system_channel_id: null, system_channel_flags: 0, rules_channel_id: null,
-      vanity_url_code: null, description: null, banner: null, premium_tier: 0, premium_subscription_count: 0,
-      preferred_locale: 'en-US', public_updates_channel_id: null, nsfw_level: 0, premium_progress_bar_enabled: false,
-      safety_alerts_channel_id: null, stickers: [], region: 'us', hub_type: null, incidents_data: null,
-      joined_at: new Date(WORLD_TIME).toISOString(),
-    } as unknown as SimGuild['guild'],
+      verification_level: GuildVerificationLevel.Low, default_message_notifications: GuildDefaultMessageNotifications.AllMessages,
+      explicit_content_filter: GuildExplicitContentFilter.Disabled, roles: [], emojis: [], features: [], mfa_level: GuildMFALevel.None,
+      application_id: null, system_channel_id: null, system_channel_flags: NO_FLAGS, rules_channel_id: null, vanity_url_code: null,
+      description: null, banner: null, premium_tier: GuildPremiumTier.None, premium_subscription_count: 0, preferred_locale: Locale.EnglishUS,
+      public_updates_channel_id: null, nsfw_level: GuildNSFWLevel.Default, premium_progress_bar_enabled: false,
+      safety_alerts_channel_id: null, stickers: [], region: 'us', hub_type: null, incidents_data: null, max_video_channel_users: 25,
+      max_stage_video_channel_users: 50, joined_at: new Date(WORLD_TIME).toISOString(),
+    },
     channels: new Map(), roles: new Map(roles.map((r) => [r.id, r])), members: new Map(), messages: new Map(),
     bans: new Map(), audit: [], presences: new Map(), voiceStates: new Map(), stageInstances: new Map(),
     scheduledEvents: new Map(), scheduledEventUsers: new Map(), threadMembers: new Map(),
@@ -112,37 +111,32 @@ export function createGuild(world: SimWorld, { id, name, ownerId, idGen, populat
   if (!populated) return g;
 
   const moderator = roles.find((r) => r.name === 'Moderator')!;
-  const channel = (c: Partial<APIChannel> & { name: string; type: number; position: number }) => {
-    const full = { id: idGen(), guild_id: id, permission_overwrites: [], nsfw: false, parent_id: null, ...c } as unknown as APIChannel;
+  const channel = (c: Omit<ChannelSpec, 'id' | 'guild_id'>) => {
+    const full = guildChannel({ id: idGen(), guild_id: id, ...c });
     g.channels.set(full.id, full);
     return full;
   };
-  const text = channel({ name: 'Text Channels', type: 4, position: 0 });
-  const voice = channel({ name: 'Voice Channels', type: 4, position: 1 });
-  const general = channel({ name: 'general', type: 0, position: 0, parent_id: text.id, topic: 'General chat' } as never);
-  const rules = channel({ name: 'rules', type: 0, position: 1, parent_id: text.id });
-  channel({ name: 'announcements', type: 5, position: 2, parent_id: text.id });
-  channel({ name: 'off-topic', type: 0, position: 3, parent_id: text.id });
-  channel({
-    name: 'mod-only', type: 0, position: 4, parent_id: text.id,
-    permission_overwrites: [
-      { id, type: 0, allow: '0', deny: P.ViewChannel.toString() },
-      { id: moderator.id, type: 0, allow: P.ViewChannel.toString(), deny: '0' },
-    ],
-  } as never);
-  channel({ name: 'General', type: 2, position: 0, parent_id: voice.id, bitrate: 64000, user_limit: 0 } as never);
-  channel({ name: 'Stage', type: 13, position: 1, parent_id: voice.id, bitrate: 64000 } as never);
-  channel({ name: 'help-forum', type: 15, position: 5, parent_id: text.id, available_tags: [] } as never);
+  const text = channel({ name: 'Text Channels', type: ChannelType.GuildCategory, position: 0 });
+  const voice = channel({ name: 'Voice Channels', type: ChannelType.GuildCategory, position: 1 });
+  const general = channel({ name: 'general', type: ChannelType.GuildText, position: 0, parent_id: text.id, topic: 'General chat' });
+  const rules = channel({ name: 'rules', type: ChannelType.GuildText, position: 1, parent_id: text.id });
+  channel({ name: 'announcements', type: ChannelType.GuildAnnouncement, position: 2, parent_id: text.id });
+  channel({ name: 'off-topic', type: ChannelType.GuildText, position: 3, parent_id: text.id });
+  const modOnly: APIOverwrite[] = [
+    { id, type: 0, allow: '0', deny: P.ViewChannel.toString() },
+    { id: moderator.id, type: 0, allow: P.ViewChannel.toString(), deny: '0' },
+  ];
+  channel({ name: 'mod-only', type: ChannelType.GuildText, position: 4, parent_id: text.id, permission_overwrites: modOnly });
+  channel({ name: 'General', type: ChannelType.GuildVoice, position: 0, parent_id: voice.id });
+  channel({ name: 'Stage', type: ChannelType.GuildStageVoice, position: 1, parent_id: voice.id });
+  channel({ name: 'help-forum', type: ChannelType.GuildForum, position: 5, parent_id: text.id });
   g.guild.system_channel_id = general.id;
   g.guild.rules_channel_id = rules.id;
   return g;
 }
 
 export function addMember(g: SimGuild, user: APIUser, roles: string[]): void {
-  g.members.set(user.id, {
-    user, roles, nick: null, avatar: null, joined_at: new Date(WORLD_TIME).toISOString(), premium_since: null,
-    deaf: false, mute: false, flags: 0, pending: false, communication_disabled_until: null,
-  } as never);
+  g.members.set(user.id, newMember(user, roles, new Date(WORLD_TIME).toISOString()));
   // A member who left (kicked over REST, say) comes back offline and out of voice.
   g.presences.delete(user.id);
   g.voiceStates.delete(user.id);

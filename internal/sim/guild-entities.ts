@@ -37,8 +37,8 @@ import type { SimGuild, SimWorld } from './world';
 export type ThreadType = ChannelType.PublicThread | ChannelType.PrivateThread | ChannelType.AnnouncementThread;
 type Change = APIAuditLogChange;
 
-function audit(world: SimWorld, g: SimGuild, userId: string, action: AuditLogEvent, targetId: string, changes: Change[]): void {
-  world.addAudit(g, { action_type: action, user_id: userId, target_id: targetId, changes });
+function audit(world: SimWorld, g: SimGuild, userId: string, action: AuditLogEvent, targetId: string, changes: Change[], reason?: string): void {
+  world.addAudit(g, { action_type: action, user_id: userId, target_id: targetId, changes, ...(reason === undefined ? {} : { reason }) });
 }
 
 // Emojis and stickers: each change sends the guild's whole list.
@@ -60,10 +60,10 @@ export function updateEmoji(world: SimWorld, g: SimGuild, userId: string, emoji:
   return emoji;
 }
 
-export function deleteEmoji(world: SimWorld, g: SimGuild, userId: string, emoji: APIEmoji): void {
+export function deleteEmoji(world: SimWorld, g: SimGuild, userId: string, emoji: APIEmoji, reason?: string): void {
   g.guild.emojis = g.guild.emojis.filter((e) => e.id !== emoji.id);
   emojisChanged(world, g);
-  audit(world, g, userId, AuditLogEvent.EmojiDelete, emoji.id!, [{ key: 'name', old_value: emoji.name ?? undefined }]);
+  audit(world, g, userId, AuditLogEvent.EmojiDelete, emoji.id!, [{ key: 'name', old_value: emoji.name ?? undefined }], reason);
 }
 
 function emojisChanged(world: SimWorld, g: SimGuild): void {

@@ -19,6 +19,7 @@ import {
   PresenceUpdateStatus,
 } from 'discord-api-types/v10';
 import { addMember } from './generate';
+import { guildChannel } from './payloads';
 import * as entities from './guild-entities';
 import type { SimDispatch } from './contract';
 import type { SimGuild, SimWorld } from './world';
@@ -109,7 +110,7 @@ const ACTIONS: [number, (a: Actor) => void][] = [
       }
       return;
     }
-    const channel: APITextChannel = { id: world.ids.next(), type: ChannelType.GuildText, guild_id: g.guild.id, name: `load-${g.channels.size}`, position: g.channels.size, parent_id: null, nsfw: false, topic: null, rate_limit_per_user: 0, permission_overwrites: [], last_message_id: null };
+    const channel = guildChannel({ id: world.ids.next(), type: ChannelType.GuildText, guild_id: g.guild.id, name: `load-${g.channels.size}`, position: g.channels.size });
     g.channels.set(channel.id, channel);
     world.emitDispatch('CHANNEL_CREATE', channel, g.guild.id);
   }],

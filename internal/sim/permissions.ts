@@ -1,6 +1,7 @@
 // Permissions computed as Discord does: @everyone and member roles, owner and Administrator,
-// then channel overwrites (everyone, roles, member), and role hierarchy for edits.
-import { PermissionFlagsBits } from 'discord-api-types/v10';
+// then channel overwrites (everyone, roles, member), role hierarchy for edits, and which
+// permissions an actor may grant (only those it holds).
+import { type APIOverwrite, PermissionFlagsBits } from 'discord-api-types/v10';
 import type { SimGuild } from './world';
 
 export const P = PermissionFlagsBits;
@@ -18,8 +19,7 @@ export function basePermissions(guild: SimGuild, userId: string): bigint {
 export function channelPermissions(guild: SimGuild, userId: string, channelId: string): bigint {
   let perms = basePermissions(guild, userId);
   if (perms & P.Administrator) return ALL_PERMISSIONS;
-  const channel = guild.channels.get(channelId) as { permission_overwrites?: { id: string; type: number; allow: string; deny: string }[] } | undefined;
-  const overwrites = channel?.permission_overwrites ?? [];
+  const overwrites = overwritesOf(guild, channelId);
   const member = guild.members.get(userId);
   const everyone = overwrites.find((o) => o.id === guild.guild.id);
   if (everyone) perms = (perms & ~BigInt(everyone.deny)) | BigInt(everyone.allow);
@@ -42,4 +42,36 @@ export function highestRolePosition(guild: SimGuild, userId: string): number {
   if (guild.guild.owner_id === userId) return Number.POSITIVE_INFINITY;
   const member = guild.members.get(userId);
   return Math.max(0, ...(member?.roles ?? []).map((r) => guild.roles.get(r)?.position ?? 0));
+}
+
+function overwritesOf(guild: SimGuild, channelId: string): APIOverwrite[] {
+  const channel = guild.channels.get(channelId);
+  return channel && 'permission_overwrites' in channel ? (channel.permission_overwrites ?? []) : [];
+}
+
+/**
+ * Permission bits in `bits` the user may not give a role: Discord refuses any the actor does not
+ * hold (the owner and Administrator hold all). 0n when every bit may be granted.
+ */
+export function ungrantableRoleBits(guild: SimGuild, userId: string, bits: bigint): bigint {
+  return bits & ~basePermissions(guild, userId);
+}
+
+/**
+ * Bits of overwrites the user may not allow or deny (docs, Edit Channel Permissions): only
+ * permissions held in the guild or the parent channel, and MANAGE_ROLES only for administrators;
+ * an explicit MANAGE_ROLES overwrite for the user in the channel lifts both limits. `bits` are the
+ * allow|deny bits the request adds.
+ */
+export function ungrantableOverwriteBits(guild: SimGuild, userId: string, bits: bigint, channelId?: string, parentId?: string | null): bigint {
+  const base = basePermissions(guild, userId);
+  if (base & P.Administrator) return 0n;
+  if (channelId && hasManageRolesOverwrite(guild, userId, channelId)) return 0n;
+  const held = (base | (parentId && guild.channels.has(parentId) ? channelPermissions(guild, userId, parentId) : 0n)) & ~P.ManageRoles;
+  return bits & ~held;
+}
+
+function hasManageRolesOverwrite(guild: SimGuild, userId: string, channelId: string): boolean {
+  const roles = guild.members.get(userId)?.roles ?? [];
+  return overwritesOf(guild, channelId).some((o) => (o.type === 1 ? o.id === userId : roles.includes(o.id)) && BigInt(o.allow) & P.ManageRoles);
 }

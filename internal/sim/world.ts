@@ -2,23 +2,24 @@
 // application commands and interactions. Every change goes through `emitDispatch`, the one
 // place the gateway learns about it.
 import { EventEmitter } from 'node:events';
-import type {
-  APIApplicationCommand,
-  APIAuditLogEntry,
-  APIBaseVoiceState,
-  APIChannel,
-  APIGuild,
-  APIGuildMember,
-  APIGuildScheduledEvent,
-  APIMessage,
-  APIRole,
-  APIStageInstance,
-  APIThreadChannel,
-  APIUser,
-  GatewayGuildCreateDispatchData,
-  GatewayPresenceUpdateData,
-  GatewayPresenceUpdateDispatchData,
-  ThreadChannelType,
+import {
+  type APIApplicationCommand,
+  type APIAuditLogEntry,
+  type APIBaseVoiceState,
+  type APIChannel,
+  type APIGuild,
+  type APIGuildMember,
+  type APIGuildScheduledEvent,
+  type APIMessage,
+  type APIRole,
+  type APIStageInstance,
+  type APIThreadChannel,
+  type APIUser,
+  type GatewayGuildCreateDispatchData,
+  type GatewayPresenceUpdateData,
+  type GatewayPresenceUpdateDispatchData,
+  MessageType,
+  type ThreadChannelType,
 } from 'discord-api-types/v10';
 import { EVENT_INTENTS } from '../gateway/protocol';
 import type { SimDispatch, SimWorldView } from './contract';
@@ -36,7 +37,7 @@ export interface SimGuild {
   members: Map<string, APIGuildMember & { user: APIUser }>;
   messages: Map<string, APIMessage[]>;
   bans: Map<string, { user: APIUser; reason: string | null }>;
-  audit: APIAuditLogEntry[];
+  audit: SimAuditEntry[];
   /** Online members' presences, as GUILD_CREATE lists them. */
   presences: Map<string, GatewayPresenceUpdateDispatchData>;
   /** By user id: who is in which voice channel. */
@@ -49,6 +50,12 @@ export interface SimGuild {
   /** User ids in each thread (threads themselves are among `channels`). */
   threadMembers: Map<string, Set<string>>;
 }
+
+/**
+ * An audit-log entry. Discord sends every change as {key, old_value?, new_value?}; the types list
+ * one shape per known key, which a generic edit (PATCH of any field) cannot name statically.
+ */
+export type SimAuditEntry = Omit<APIAuditLogEntry, 'changes'> & { changes?: { key: string; old_value?: unknown; new_value?: unknown }[] };
 
 type GuildCreateChannel = GatewayGuildCreateDispatchData['channels'][number];
 type GuildCreateThread = APIThreadChannel & { type: ThreadChannelType };
@@ -63,6 +70,8 @@ export interface SimInteraction {
   channel_id: string;
   user_id: string;
   command_name: string;
+  /** When INTERACTION_CREATE was sent (ms): the response and token deadlines count from it. */
+  created_at: number;
   callback?: { type: number; data?: unknown };
   original?: APIMessage;
   followups: APIMessage[];
@@ -151,8 +160,8 @@ export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implemen
     return undefined;
   }
 
-  addAudit(g: SimGuild, entry: Omit<APIAuditLogEntry, 'id' | 'guild_id'>): void {
-    const full = { ...entry, id: this.ids.next() } as APIAuditLogEntry;
+  addAudit(g: SimGuild, entry: Omit<SimAuditEntry, 'id'>): void {
+    const full: SimAuditEntry = { ...entry, id: this.ids.next() };
     g.audit.unshift(full);
     if (g.audit.length > 500) g.audit.pop();
     this.emitDispatch('GUILD_AUDIT_LOG_ENTRY_CREATE', { ...full, guild_id: g.guild.id }, g.guild.id);
@@ -191,8 +200,8 @@ export class SimWorld extends EventEmitter<{ dispatch: [SimDispatch] }> implemen
       attachments: [],
       embeds: [],
       pinned: false,
-      type: 0,
+      type: MessageType.Default,
       ...extra,
-    } as APIMessage;
+    };
   }
 }

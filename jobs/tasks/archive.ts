@@ -3,7 +3,8 @@
 //   encrypted: {"format":"splashtail-backup/1","encrypted":true,"salt","iv","tag","data"} where
 //              data is AES-256-GCM of the backup JSON with a key derived by scrypt from the password.
 // backup = {options, guild, roles, channels (with permission_overwrites), messages: {<channel id>: [...]},
-//           attachments?: {<id>: {filename, content_type, data (base64)}}, assets?: {icon, banner, splash (data URIs)}, meta}.
+//           attachments?: {<id>: {filename, content_type, data (base64)}}, assets?: {icon, banner, splash (data URIs)},
+//           members?: [{id, roles}], meta}.
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 
 export const FORMAT = 'splashtail-backup/1';
@@ -16,9 +17,18 @@ export interface Backup {
   messages: Record<string, { id: string; content: string; author: { id: string; username: string; avatar: string | null }; timestamp: string; attachments?: { id: string; filename: string }[] }[]>;
   /** Attachment files by attachment id (with `backup_attachments`). */
   attachments?: Record<string, { filename: string; content_type: string; data: string }>;
+  /** Each member's roles when the backup was made (for member restore); absent in older backups. */
+  members?: { id: string; roles: string[] }[];
   /** Guild images as data URIs (with `backup_guild_assets`). */
   assets?: Partial<Record<'icon' | 'banner' | 'splash', string>>;
-  meta: { guild_id: string; created_at: string; message_count: number };
+  /** skipped_channels: text channels whose messages could not be read (absent from `messages`). */
+  meta: { guild_id: string; created_at: string; message_count: number; skipped_channels?: SkippedChannel[] };
+}
+
+export interface SkippedChannel {
+  id: string;
+  name: string;
+  reason: string;
 }
 
 export function encode(backup: Backup, password?: string): Buffer {

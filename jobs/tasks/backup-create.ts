@@ -1,26 +1,24 @@
 // guild_create_backup: guild settings, roles, channels with their overwrites and (optionally)
 // messages, paged 100 at a time, into one archive file (see archive.ts). A checkpoint after each
 // channel lets a taken-over run continue where the last one stopped, with the same result.
+// A channel the bot cannot read is not silently saved as empty: it gets a warning status, is
+// listed in the archive's meta.skipped_channels and named in the final message.
 import { DiscordAPIError } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import type { TaskContext, TaskResult } from '../runner';
-import { type Backup, encode } from './archive';
+import type { BackupOptions } from '../task-schemas';
+import { type Backup, type SkippedChannel, encode } from './archive';
 
 const TEXT_TYPES = new Set([0, 5]);
 
-export interface BackupOptions {
-  messages_per_channel?: number;
-  max_messages?: number;
-  backup_messages?: boolean;
-  /** Download message attachments into the archive. */
-  backup_attachments?: boolean;
-  /** Guild images to keep: any of icon, banner, splash (true = all). */
-  backup_guild_assets?: boolean | ('icon' | 'banner' | 'splash')[];
-  /** A channel with fewer messages than its quota passes the rest on to the next channels. */
-  rollover_leftovers?: boolean;
-  /** Per-channel quotas that replace messages_per_channel: {<channel id>: count}. */
-  special_allocations?: Record<string, number>;
-  password?: string;
+/** Why Discord refused to list a channel's messages, for the user; undefined for any other error. */
+function whyUnreadable(err: unknown): string | undefined {
+  if (!(err instanceof DiscordAPIError)) return undefined;
+  if (err.code === 50001) return 'the bot cannot view it (Discord: 50001 Missing Access)';
+  if (err.code === 50013) return 'the bot lacks Read Message History there (Discord: 50013 Missing Permissions)';
+  if (err.status === 404) return `it was deleted during the backup (Discord: ${err.code} ${err.message})`;
+  if (err.status === 403) return `Discord refused to list its messages (${err.code} ${err.message})`;
+  return undefined;
 }
 
 const ASSET_PATHS = { icon: 'icons', banner: 'banners', splash: 'splashes' } as const;
@@ -32,11 +30,12 @@ async function download(url: string): Promise<{ data: string; type: string }> {
 }
 
 export async function createBackup(ctx: TaskContext): Promise<TaskResult> {
-  const options = ctx.task.data as BackupOptions;
+  const options: BackupOptions = ctx.task.data;
   const perChannel = Math.min(options.messages_per_channel ?? 100, 10_000);
   const maxMessages = options.max_messages ?? 5_000;
   const guildId = ctx.guildId;
-  const cp = ctx.checkpoint as { guild?: Backup['guild']; roles?: Backup['roles']; channels?: Backup['channels']; messages?: Backup['messages']; leftover?: number; attachments?: Backup['attachments']; assets?: Backup['assets'] };
+  const cp = ctx.checkpoint as { members?: Backup['members'] | false; guild?: Backup['guild']; roles?: Backup['roles']; channels?: Backup['channels']; messages?: Backup['messages']; skipped?: SkippedChannel[]; leftover?: number; attachments?: Backup['attachments']; assets?: Backup['assets'] };
+  cp.skipped ??= [];
 
   if (!cp.guild) {
     try {
@@ -52,14 +51,20 @@ export async function createBackup(ctx: TaskContext): Promise<TaskResult> {
     await ctx.saveCheckpoint(cp);
   }
 
+  if (cp.members === undefined) {
+    cp.members = await memberRoles(ctx);
+    await ctx.saveCheckpoint(cp);
+  }
+
   if (options.backup_messages !== false) {
     let total = Object.values(cp.messages!).reduce((n, list) => n + list.length, 0);
     for (const channel of [...cp.channels!].sort((a, b) => a.position - b.position)) {
-      if (!TEXT_TYPES.has(channel.type) || channel.id in cp.messages! || total >= maxMessages) continue;
+      if (!TEXT_TYPES.has(channel.type) || channel.id in cp.messages! || cp.skipped.some((c) => c.id === channel.id) || total >= maxMessages) continue;
       const quota = (options.special_allocations?.[channel.id] ?? perChannel) + (options.rollover_leftovers ? (cp.leftover ?? 0) : 0);
       const wanted = Math.min(quota, maxMessages - total);
       const collected: Backup['messages'][string] = [];
       let before: string | undefined;
+      let unreadable: string | undefined;
       while (collected.length < wanted) {
         const query = new URLSearchParams({ limit: String(Math.min(100, wanted - collected.length)) });
         if (before) query.set('before', before);
@@ -67,7 +72,8 @@ export async function createBackup(ctx: TaskContext): Promise<TaskResult> {
         try {
           page = (await ctx.rest.get(Routes.channelMessages(channel.id), { query })) as Backup['messages'][string];
         } catch (err) {
-          if (err instanceof DiscordAPIError && (err.status === 403 || err.status === 404)) break; // a channel the bot cannot read
+          unreadable = whyUnreadable(err);
+          if (unreadable) break;
           throw err;
         }
         if (page.length === 0) break;
@@ -77,6 +83,14 @@ export async function createBackup(ctx: TaskContext): Promise<TaskResult> {
         })));
         before = page[page.length - 1]!.id;
         if (page.length < 100) break;
+      }
+      if (unreadable) {
+        // Nothing of it is kept (a partial history would pass for the whole); its quota rolls over.
+        cp.skipped.push({ id: channel.id, name: channel.name, reason: unreadable });
+        cp.leftover = quota;
+        await ctx.status(`skipped #${channel.name}: ${unreadable}`, { level: 'warning', channel_id: channel.id });
+        await ctx.saveCheckpoint(cp);
+        continue;
       }
       cp.messages![channel.id] = collected.reverse(); // oldest first
       total += collected.length;
@@ -117,10 +131,42 @@ export async function createBackup(ctx: TaskContext): Promise<TaskResult> {
     messages: cp.messages!,
     ...(cp.attachments ? { attachments: cp.attachments } : {}),
     ...(cp.assets ? { assets: cp.assets } : {}),
-    meta: { guild_id: guildId, created_at: new Date(ctx.task.created_at).toISOString(), message_count: Object.values(cp.messages!).reduce((n, l) => n + l.length, 0) },
+    ...(cp.members ? { members: cp.members } : {}),
+    meta: {
+      guild_id: guildId, created_at: new Date(ctx.task.created_at).toISOString(), message_count: Object.values(cp.messages!).reduce((n, l) => n + l.length, 0),
+      skipped_channels: cp.skipped,
+    },
   };
   const file = encode(backup, options.password);
   const filename = `backups/${guildId}/${ctx.task.task_id}.json`;
   await ctx.storage.put(filename, file);
-  return { msg: `backup complete: ${backup.roles.length} roles, ${backup.channels.length} channels, ${backup.meta.message_count} messages`, output: { filename, size: file.length } };
+  const skipped = cp.skipped.length ? `; skipped ${cp.skipped.length} channel(s) the bot cannot read: ${cp.skipped.map((c) => `#${c.name}`).join(', ')}` : '';
+  const owner = typeof cp.guild!.owner_id === 'string' ? { guild_owner_id: cp.guild!.owner_id } : {};
+  return {
+    msg: `backup complete: ${backup.roles.length} roles, ${backup.channels.length} channels, ${backup.meta.message_count} messages${skipped}`,
+    output: { filename, size: file.length, ...owner, skipped_channels: cp.skipped },
+  };
+}
+
+/**
+ * Every member's roles (member restore gives them back), 1000 a page. Discord lists members only
+ * to a bot with the Server Members intent: without it the backup has none, and a status says so.
+ */
+async function memberRoles(ctx: TaskContext): Promise<Backup['members'] | false> {
+  const members: NonNullable<Backup['members']> = [];
+  for (let after = '0'; ;) {
+    let page: { user: { id: string }; roles: string[] }[];
+    try {
+      page = (await ctx.rest.get(Routes.guildMembers(ctx.guildId), { query: new URLSearchParams({ limit: '1000', after }) })) as typeof page;
+    } catch (err) {
+      if (!(err instanceof DiscordAPIError && err.status === 403)) throw err;
+      await ctx.status(`member roles not backed up: Discord refused to list members (${err.code} ${err.message}; the bot needs the Server Members intent)`, { level: 'warning' });
+      return false;
+    }
+    members.push(...page.map((m) => ({ id: m.user.id, roles: m.roles })));
+    if (page.length < 1000) break;
+    after = page.at(-1)!.user.id;
+  }
+  await ctx.status(`backed up the roles of ${members.length} members`);
+  return members;
 }

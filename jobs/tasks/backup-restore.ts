@@ -2,13 +2,18 @@
 // roles top-down below the bot, categories then channels with remapped overwrites, and replays
 // messages through a webhook under each author's name, mentioning no one. Old -> new ids live in
 // the checkpoint, and before creating anything the restore looks for it in the guild (roles by
-// name, channels by name, type, parent and position, messages by the restore's own webhook), so
-// a resumed run adopts what an earlier attempt created after its last checkpoint, and a repeated
-// run creates nothing twice.
+// name, channels by name, type, parent and position, messages by id or as a webhook's replay, see
+// restore-messages.ts), so a resumed run adopts what an earlier attempt created after its last
+// checkpoint, and a repeated run, or a restore into the backed-up guild itself, creates nothing
+// twice. Permissions the bot does not hold are left out of roles and overwrites (Discord refuses
+// them), and a status says which.
 import { DiscordAPIError, type REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import type { TaskContext, TaskResult } from '../runner';
+import type { RestoreOptions } from '../task-schemas';
 import { type Backup, decode } from './archive';
+import { type Grantable, grantable } from './grantable';
+import { missingMessages, replay } from './restore-messages';
 
 const MANAGE_CHANNELS = 1n << 4n;
 const MANAGE_ROLES = 1n << 28n;
@@ -17,26 +22,23 @@ const SETTINGS = ['name', 'verification_level', 'default_message_notifications',
 /** The marker of replayed messages: one webhook per backup and channel posts them, in order. */
 const webhookName = (backupTaskId: string) => `splashtail restore ${backupTaskId.slice(0, 8)}`;
 
-export interface RestoreOptions {
-  backup_task_id: string;
-  password?: string;
-  channel_mode?: 'full' | 'ignore_existing';
-  protected_channels?: string[];
-  protected_roles?: string[];
-}
-
 interface Checkpoint {
   roles?: Record<string, string>;
   channels?: Record<string, string>;
-  messages?: Record<string, number>;
+  /** Channels whose messages are all replayed. */
+  messages?: Record<string, true>;
   settings?: boolean;
+  /** What was left out for lack of the bot's own permissions, one line per role or overwrite. */
+  reduced?: string[];
+  /** The warning about `reduced` was posted (once, also across take-overs). */
+  reducedReported?: boolean;
 }
 
 type Role = Backup['roles'][number];
 type Channel = Backup['channels'][number];
 
 export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
-  const options = ctx.task.data as unknown as RestoreOptions;
+  const options = ctx.task.data as RestoreOptions;
   const backup = decode(await ctx.outputOf(options.backup_task_id), options.password);
   const guildId = ctx.guildId;
   const cp = ctx.checkpoint as Checkpoint;
@@ -59,6 +61,11 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
     throw new Error('the bot needs Manage Roles and Manage Channels in the target guild');
   }
   const botTop = Math.max(...mine.map((r) => r.position));
+  const grant = grantable(perms, isAdmin);
+  // Create Guild Channel: "Setting MANAGE_ROLES permission in channels is only possible for guild
+  // administrators", even for a bot that holds Manage Roles.
+  const grantInChannel = grantable(perms & ~MANAGE_ROLES, isAdmin);
+  cp.reduced ??= [];
 
   if (!cp.settings) {
     // Guild images go back as the data URIs they were saved as.
@@ -71,7 +78,7 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
 
   // Roles: @everyone's permissions, then the others from the top down, all below the bot.
   const everyone = backup.roles.find((r) => r.id === backup.meta.guild_id);
-  if (everyone) await rest.patch(Routes.guildRole(guildId, guildId), { body: { permissions: everyone.permissions } });
+  if (everyone) await rest.patch(Routes.guildRole(guildId, guildId), { body: { permissions: reduce(grant, everyone.permissions, '@everyone', cp.reduced) } });
   for (const role of [...backup.roles].filter((r) => r.id !== backup.meta.guild_id && !r.managed).sort((a, b) => b.position - a.position)) {
     if (cp.roles[role.id]) continue;
     const existing = roles.find((r) => r.name === role.name && !r.managed && !Object.values(cp.roles!).includes(r.id));
@@ -79,7 +86,7 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
       cp.roles[role.id] = existing.id;
     } else {
       const created = (await rest.post(Routes.guildRoles(guildId), {
-        body: { name: role.name, permissions: role.permissions, color: role.color, hoist: role.hoist, mentionable: role.mentionable },
+        body: { name: role.name, permissions: reduce(grant, role.permissions, `role ${role.name}`, cp.reduced), color: role.color, hoist: role.hoist, mentionable: role.mentionable },
         reason: 'restore backup',
       })) as Role;
       cp.roles[role.id] = created.id;
@@ -103,7 +110,11 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
     } else {
       const overwrites = channel.permission_overwrites
         .map((o) => ({ ...o, id: o.type === 0 ? cp.roles![o.id] : o.id }))
-        .filter((o): o is typeof o & { id: string } => o.id !== undefined);
+        .filter((o): o is typeof o & { id: string } => o.id !== undefined)
+        .map((o) => {
+          const what = `#${channel.name} overwrite for ${o.type === 0 ? `role ${backup.roles.find((r) => cp.roles![r.id] === o.id)?.name ?? o.id}` : `member ${o.id}`}`;
+          return { ...o, allow: reduce(grantInChannel, o.allow, `${what} (allow)`, cp.reduced!), deny: reduce(grantInChannel, o.deny, `${what} (deny)`, cp.reduced!) };
+        });
       const created = (await rest.post(Routes.guildChannels(guildId), {
         body: { name: channel.name, type: channel.type, topic: channel.topic ?? undefined, nsfw: channel.nsfw, parent_id: parent, permission_overwrites: overwrites, position: channel.position },
         reason: 'restore backup',
@@ -124,43 +135,34 @@ export async function restoreBackup(ctx: TaskContext): Promise<TaskResult> {
     }
   }
 
-  // Messages, through one webhook per channel; those it already posted are skipped by count.
+  if (cp.reduced.length && !cp.reducedReported) {
+    // A status line, not a report: a guild with many overwrites names the first ones only.
+    const named = cp.reduced.slice(0, 20).join('; ') + (cp.reduced.length > 20 ? `; and ${cp.reduced.length - 20} more` : '');
+    await ctx.status(`left out permissions the bot does not hold (Discord refuses to grant them): ${named}`, { level: 'warning', reduced: cp.reduced.length });
+    cp.reducedReported = true;
+    await ctx.saveCheckpoint(cp as Record<string, unknown>);
+  }
+
+  // Messages, through one webhook per channel and backup.
   let replayed = 0;
   const hookName = webhookName(options.backup_task_id);
   for (const [oldChannel, messages] of Object.entries(backup.messages)) {
     const channelId = cp.channels[oldChannel];
-    const replayable = messages.filter((m) => m.content);
-    if (!channelId || (cp.messages[oldChannel] ?? 0) >= replayable.length) continue;
-    const hooks = (await rest.get(Routes.channelWebhooks(channelId))) as { id: string; token: string; name: string }[];
-    const hook = hooks.find((h) => h.name === hookName) ?? ((await rest.post(Routes.channelWebhooks(channelId), { body: { name: hookName } })) as { id: string; token: string });
-    for (let i = await countPostedBy(rest, channelId, hook.id); i < replayable.length; i++) {
-      const m = replayable[i]!;
-      await rest.post(Routes.webhook(hook.id, hook.token), {
-        body: { content: m.content, username: m.author.username, avatar_url: m.author.avatar ?? undefined, allowed_mentions: { parse: [] } },
-        auth: false,
-      });
-      replayed++;
-      cp.messages[oldChannel] = i + 1;
-      if (i % 20 === 19) await ctx.saveCheckpoint(cp as Record<string, unknown>);
-    }
-    cp.messages[oldChannel] = replayable.length;
+    if (!channelId || cp.messages[oldChannel] === true) continue;
+    const missing = await missingMessages(rest, channelId, messages.filter((m) => m.content));
+    replayed += await replay(rest, ctx.cdn, channelId, hookName, missing);
+    cp.messages[oldChannel] = true;
     await ctx.saveCheckpoint(cp as Record<string, unknown>);
   }
   return { msg: `restore complete: ${Object.keys(cp.roles).length - 1} roles, ${Object.keys(cp.channels).length} channels, ${replayed} messages replayed` };
 }
 
-/** How many messages the webhook has posted in the channel: pages back only to the webhook's creation. */
-async function countPostedBy(rest: REST, channelId: string, hookId: string): Promise<number> {
-  let count = 0;
-  let before: string | undefined;
-  for (;;) {
-    const query = new URLSearchParams({ limit: '100' });
-    if (before) query.set('before', before);
-    const page = (await rest.get(Routes.channelMessages(channelId), { query })) as { id: string; webhook_id?: string }[];
-    count += page.filter((m) => m.webhook_id === hookId).length;
-    if (page.length < 100 || BigInt(page.at(-1)!.id) < BigInt(hookId)) return count;
-    before = page.at(-1)!.id;
-  }
+/** `permissions` as far as the bot may grant them; a line in `reduced` names what was dropped. */
+function reduce(grant: Grantable, permissions: string, what: string, reduced: string[]): string {
+  const { kept, dropped } = grant(permissions);
+  const line = `${what}: ${dropped.join(', ')}`;
+  if (dropped.length && !reduced.includes(line)) reduced.push(line);
+  return kept;
 }
 
 /** Deletes a channel or role; one already gone (an earlier attempt deleted it) is fine. */

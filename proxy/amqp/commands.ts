@@ -1,8 +1,10 @@
 // Commands for the shards from RabbitMQ's durable `gateway.send` queue (twilight-dispatch):
 //   {"op": 0, "shard": N, "data": <gateway payload>}  send it on shard N
 //   {"op": 1, "shard": N}                             reconnect shard N (it RESUMEs)
-// Valid messages are acked after they are handled; invalid ones are rejected without requeue,
-// with one log line naming the problem. A command that fails is retried after a growing delay:
+// Valid messages are acked after they are handled. Invalid ones (a payload a gateway client
+// could not send either: internal/gateway/client-payloads.ts) never reach a shard: they go
+// straight to `<queue>.dlq` with the problem in `x-splashtail-error`, and one log line names
+// it. Numeric snowflakes are kept exact, as in client frames. A command that fails is retried after a growing delay:
 // it waits in `<queue>.retry` (per-message TTL, dead-lettered back to `<queue>`) and after
 // `maxAttempts` tries it goes to `<queue>.dlq` with its error. New queues, so existing
 // deployments' `gateway.send` keeps its arguments (redeclaring it with others fails with 406).
@@ -12,6 +14,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { AmqpConnection } from '../../internal/amqp';
+import { parseClientFrame, sendProblem } from '../../internal/gateway/client-payloads';
 
 const SENDABLE_OPS = [1, 3, 4, 8];
 
@@ -30,12 +33,17 @@ export interface CommandHandler {
   send(shard: number, payload: GatewaySendPayload): Promise<void>;
   reconnect(shard: number): Promise<void>;
   hasShard(shard: number): boolean;
+  /** A shard of the deployment that another proxy node runs (or will, after a failover). */
+  runElsewhere?(shard: number): boolean;
 }
+
+/** How long a command for another node's shard is held before it goes back to the queue. */
+const REQUEUE_DELAY_MS = 100;
 
 export function parseCommand(body: Buffer): { ok: true; command: ShardCommand } | { ok: false; problem: string } {
   let raw: unknown;
   try {
-    raw = JSON.parse(body.toString('utf8'));
+    raw = parseClientFrame(body.toString('utf8'));
   } catch {
     return { ok: false, problem: 'body is not JSON' };
   }
@@ -44,6 +52,8 @@ export function parseCommand(body: Buffer): { ok: true; command: ShardCommand } 
     const issue = result.error.issues[0]!;
     return { ok: false, problem: `${issue.path.join('.') || 'op'}: ${issue.message}` };
   }
+  const problem = result.data.op === 0 ? sendProblem(result.data.data.op, result.data.data.d) : undefined;
+  if (problem) return { ok: false, problem: `data.d: ${problem}` };
   return { ok: true, command: result.data };
 }
 
@@ -68,7 +78,7 @@ export class CommandConsumer {
 
   constructor(private readonly options: CommandConsumerOptions) {
     this.outcomes = new Counter({
-      name: 'proxy_amqp_commands_total', help: 'gateway.send commands by outcome (done, rejected, retried, dead_lettered)', labelNames: ['outcome'], registers: [options.registry],
+      name: 'proxy_amqp_commands_total', help: 'gateway.send commands by outcome (done, rejected, requeued, retried, dead_lettered)', labelNames: ['outcome'], registers: [options.registry],
     });
     this.connection = new AmqpConnection({ url: options.url, logger: options.logger, onChannel: (channel) => this.consume(channel) });
   }
@@ -99,11 +109,27 @@ export class CommandConsumer {
   private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const parsed = parseCommand(msg.content);
     const { handler, logger } = this.options;
+    if (parsed.ok && !handler.hasShard(parsed.command.shard) && handler.runElsewhere?.(parsed.command.shard)) {
+      // Every node consumes the one queue: give the command back so that its shard's owner takes it.
+      await new Promise((r) => setTimeout(r, REQUEUE_DELAY_MS));
+      this.outcomes.inc({ outcome: 'requeued' });
+      try {
+        channel.nack(msg, false, true);
+      } catch {
+        // The channel is gone: the broker redelivers the unacked command anyway.
+      }
+      return;
+    }
     if (!parsed.ok || !handler.hasShard(parsed.command.shard)) {
       const problem = parsed.ok ? `shard ${parsed.command.shard} is not run by this proxy` : parsed.problem;
-      logger.warn({ queue: this.options.queue, problem }, 'rejected a gateway.send message');
+      logger.warn({ queue: this.options.queue, problem, dlq: this.deadLetterQueue }, 'rejected a gateway.send message');
       this.outcomes.inc({ outcome: 'rejected' });
-      channel.nack(msg, false, false);
+      const headers = { ...msg.properties.headers, 'x-splashtail-error': problem };
+      await sendConfirmed(channel, this.deadLetterQueue, msg.content, { persistent: true, contentType: msg.properties.contentType, headers }).then(
+        () => channel.ack(msg),
+        // Not moved (the channel is gone): the broker redelivers it, and it is judged again.
+        (err: Error) => logger.warn({ err: err.message }, 'could not move a rejected gateway.send message; it will be redelivered'),
+      );
       return;
     }
     try {

@@ -1,6 +1,8 @@
 // The Redis state cache, with twilight-dispatch's key table:
 //   bot_user, guild:<g>, channel:<c> (private), channel:<g>:<c>, role:<g>:<r>, emoji:<g>:<e>,
 //   member:<g>:<u>, presence:<g>:<u>, voice:<g>:<u>, message:<c>:<m>
+// and ours for what twilight-dispatch does not cache: sticker:<g>:<s> (with emojis),
+// stage_instance:<g>:<i> and scheduled_event:<g>:<e> (with guilds)
 // under a configurable prefix; with hash tags the first id is wrapped in {} so one guild's (or
 // channel's) keys share a Redis Cluster slot. Writes are pipelined per event. `process` returns
 // the previous state for UPDATE/DELETE events (the `old` of the AMQP body) when asked to.
@@ -26,7 +28,7 @@ export interface StateToggles {
 type Obj = Record<string, unknown> & { id?: string; guild_id?: string };
 type Write = ['set', string, unknown, number] | ['del', string];
 
-export const STATE_KINDS = ['guild', 'channel', 'role', 'emoji', 'member', 'presence', 'voice', 'message'] as const;
+export const STATE_KINDS = ['guild', 'channel', 'role', 'emoji', 'sticker', 'stage_instance', 'scheduled_event', 'member', 'presence', 'voice', 'message'] as const;
 
 export class StateCache {
   constructor(
@@ -43,7 +45,9 @@ export class StateCache {
   /**
    * Applies one dispatch to the cache; resolves with the previous state when `old` applies.
    * `known` is the previous entity from the proxy's guild state (guilds, channels, roles,
-   * members); only messages, and entities the proxy has not seen, are read back from Redis.
+   * members; the previous list for GUILD_EMOJIS_UPDATE and GUILD_STICKERS_UPDATE, which send
+   * the whole list: what is not in it any more is deleted); only messages, and entities the
+   * proxy has not seen, are read back from Redis.
    */
   async process(payload: GatewayDispatchPayload, known?: unknown): Promise<unknown> {
     const d = payload.d as unknown as Obj;
@@ -55,19 +59,36 @@ export class StateCache {
     const set = (key: string, value: unknown, ttl = 0) => writes.push(['set', key, value, ttl]);
     const del = (key: string) => writes.push(['del', key]);
     const channelKey = (c: Obj) => (c.guild_id ?? g ? this.key('channel', (c.guild_id ?? g)!, c.id!) : this.key('channel', c.id!));
+    /** Sets (CREATE/UPDATE) or deletes (DELETE) the entity under `kind:<g>:<id>`, the previous value as old. */
+    const entity = (kind: string) => {
+      const key = this.key(kind, g!, d.id!);
+      if (!payload.t.endsWith('CREATE')) oldKey = key;
+      if (payload.t.endsWith('DELETE')) del(key);
+      else set(key, d);
+    };
+    /** A whole list (emojis, stickers): sets each, deletes the ones `known` had that it lacks. */
+    const replaceAll = (kind: string, list: Obj[]): unknown => {
+      const keep = new Set(list.map((e) => e.id));
+      for (const e of Array.isArray(known) ? (known as Obj[]) : []) if (!keep.has(e.id)) del(this.key(kind, g!, e.id!));
+      for (const e of list) set(this.key(kind, g!, e.id!), e);
+      return t.old ? known : undefined;
+    };
 
     switch (payload.t) {
       case 'READY':
-        set(this.key('bot_user'), (d as { user?: unknown }).user);
+        if (typeof d.user === 'object' && d.user !== null) set(this.key('bot_user'), d.user);
         break;
       case 'GUILD_CREATE':
       case 'GUILD_UPDATE': {
-        const { channels, threads, members, presences, voice_states, roles, emojis, ...guild } = d as Obj & Record<string, Obj[] | undefined>;
+        const { channels, threads, members, presences, voice_states, roles, emojis, stickers, stage_instances, guild_scheduled_events, ...guild } = d as Obj & Record<string, Obj[] | undefined>;
         if (payload.t === 'GUILD_UPDATE') oldKey = this.key('guild', d.id!);
         if (t.guilds) set(this.key('guild', d.id!), guild);
         if (t.channels) for (const c of [...(channels ?? []), ...(threads ?? [])]) set(this.key('channel', d.id!, c.id!), { ...c, guild_id: d.id });
         if (t.roles) for (const r of roles ?? []) set(this.key('role', d.id!, r.id!), r);
         if (t.emojis) for (const e of emojis ?? []) set(this.key('emoji', d.id!, e.id!), e);
+        if (t.emojis) for (const e of stickers ?? []) set(this.key('sticker', d.id!, e.id!), e);
+        if (t.guilds) for (const e of stage_instances ?? []) set(this.key('stage_instance', d.id!, e.id!), e);
+        if (t.guilds) for (const e of guild_scheduled_events ?? []) set(this.key('scheduled_event', d.id!, e.id!), e);
         if (t.members) for (const m of members ?? []) set(this.key('member', d.id!, (m.user as Obj).id!), m, t.member_ttl_seconds);
         if (t.presences) for (const p of presences ?? []) set(this.key('presence', d.id!, (p.user as Obj).id!), p);
         if (t.voice) for (const v of voice_states ?? []) set(this.key('voice', d.id!, v.user_id as string), v);
@@ -107,7 +128,20 @@ export class StateCache {
         del(oldKey);
         break;
       case 'GUILD_EMOJIS_UPDATE':
-        if (t.emojis) for (const e of (d as { emojis: Obj[] }).emojis) set(this.key('emoji', g!, e.id!), e);
+        if (!t.emojis || !Array.isArray(d.emojis)) break;
+        return this.write(writes, replaceAll('emoji', d.emojis as Obj[]));
+      case 'GUILD_STICKERS_UPDATE':
+        if (!t.emojis || !Array.isArray(d.stickers)) break;
+        return this.write(writes, replaceAll('sticker', d.stickers as Obj[]));
+      case 'STAGE_INSTANCE_CREATE':
+      case 'STAGE_INSTANCE_UPDATE':
+      case 'STAGE_INSTANCE_DELETE':
+        if (t.guilds && g) entity('stage_instance');
+        break;
+      case 'GUILD_SCHEDULED_EVENT_CREATE':
+      case 'GUILD_SCHEDULED_EVENT_UPDATE':
+      case 'GUILD_SCHEDULED_EVENT_DELETE':
+        if (t.guilds && g) entity('scheduled_event');
         break;
       case 'GUILD_MEMBER_ADD':
       case 'GUILD_MEMBER_UPDATE': {

@@ -14,6 +14,8 @@ const OUTAGE_MS = 30_000;
 const HEALTHY_WITHIN_MS = 60_000;
 /** How long a row waits for late events and tasks before counting them lost. */
 const SETTLE_MS = 45_000;
+/** The discord.js bot's shards (the sim's shard count). */
+const BOT_SHARDS = 4;
 
 interface Row {
   scenario: string;
@@ -31,16 +33,31 @@ interface Fault {
   /** Injects the fault and ends it (restart, resume); returns when the fault is over. */
   run: (s: ChaosStack) => Promise<void>;
   /** What else must hold to be healthy again (e.g. a killed cluster replaced). */
-  recovered?: (s: ChaosStack) => Promise<string>;
+  recovered?: (s: ChaosStack, botOffset: number) => Promise<string> | string;
+  /** Problems to report once healthy; `botOffset` is where the bot's output stood at the fault. */
+  check?: (s: ChaosStack, botOffset: number) => string[];
 }
 
 let killedCluster: number | undefined;
 
 const SCENARIOS: [string, Fault][] = [
-  ['kill -9 proxy', { run: async (s) => {
-    await s.proxy.stop('SIGKILL');
-    s.proxy = await s.startProxy();
-  } }],
+  // Down for 5 s so events queue upstream; the bot must RESUME its sessions on the new proxy
+  // (which replays what it missed): a re-IDENTIFY would hide a loss behind a fresh session.
+  ['kill -9 proxy', {
+    run: async (s) => {
+      await s.proxy.stop('SIGKILL');
+      await sleep(5_000);
+      s.proxy = await s.startProxy();
+    },
+    recovered: (s, offset) => {
+      const back = s.botSessions(offset).size;
+      return back < BOT_SHARDS ? `${back} of the bot's ${BOT_SHARDS} shards reconnected` : '';
+    },
+    check: (s, offset) => {
+      const identified = [...s.botSessions(offset)].filter(([, how]) => how.includes('READY')).map(([shard]) => shard);
+      return identified.length ? [`the bot re-identified shard(s) ${identified.join(', ')}: its sessions did not survive the proxy`] : [];
+    },
+  }],
   ['kill -9 bot cluster 0', {
     deliberate: 1,
     run: async (s) => {
@@ -54,10 +71,15 @@ const SCENARIOS: [string, Fault][] = [
     await s.jobs[0]!.stop('SIGKILL');
     s.jobs[0] = await s.startJobs(0);
   } }],
-  ['kill -9 webserver (clusterer)', { run: async (s) => {
-    await s.web.stop('SIGKILL');
-    s.web = await s.startWeb();
-  } }],
+  // The clusters are the webserver's children and leave with it (bot/clusterer-link.ts: an
+  // orphan must not keep holding shards), so their restart is the fault's, not collateral.
+  ['kill -9 webserver (clusterer)', {
+    deliberate: 2,
+    run: async (s) => {
+      await s.web.stop('SIGKILL');
+      s.web = await s.startWeb();
+    },
+  }],
   ['Redis down 30 s (restart loses data)', { run: async (s) => {
     await s.redis.stop();
     await sleep(OUTAGE_MS);
@@ -116,6 +138,7 @@ describe('chaos: nothing lost, nothing done twice', () => {
       let before = '';
       await waitUntil('healthy before the fault', async () => (before = await stack.unhealthy()) === '', HEALTHY_WITHIN_MS).catch(() => row.problems.push(`started unhealthy: ${before}`));
       const start = Date.now();
+      const botOffset = stack.bot.output().length;
       const pidsBefore = new Map((await stack.clusters().catch(() => [])).map((c) => [c.id, c.pid]));
       try {
         await fault.run(stack);
@@ -130,7 +153,7 @@ describe('chaos: nothing lost, nothing done twice', () => {
           }
         })();
         let why = '';
-        await waitUntil('healthy again', async () => (why = (await stack.unhealthy()) || (await fault.recovered?.(stack)) || '') === '', HEALTHY_WITHIN_MS).then(
+        await waitUntil('healthy again', async () => (why = (await stack.unhealthy()) || (await fault.recovered?.(stack, botOffset)) || '') === '', HEALTHY_WITHIN_MS).then(
           () => (row.healthy = `${((Date.now() - over) / 1000).toFixed(1)} s`),
           () => {
             row.healthy = `not in ${HEALTHY_WITHIN_MS / 1000} s`;
@@ -139,6 +162,7 @@ describe('chaos: nothing lost, nothing done twice', () => {
         );
         watching = false;
         await watcher;
+        row.problems.push(...(fault.check?.(stack, botOffset) ?? []));
       } catch (err) {
         row.healthy = 'fault failed';
         row.problems.push(`fault: ${(err as Error).message}`);
@@ -158,12 +182,24 @@ describe('chaos: nothing lost, nothing done twice', () => {
         return window.filter((n) => !set.has(n));
       };
       while (Date.now() < settle && (missing(stack.botSeen()).length || missing(stack.amqpSeen).length)) await sleep(500);
-      for (const [label, seen, key] of [['bot', stack.botSeen(), 'botLost'], ['amqp', stack.amqpSeen, 'amqpLost']] as const) {
+      // Repeats: the bot must get each event once; RabbitMQ is at least once (a consumer
+      // de-duplicates by shard and s), so its repeats are reported, not failed.
+      const inWindow = new Set(window);
+      const repeated = (received: number[]) => {
+        const counts = new Map<number, number>();
+        for (const n of received) if (inWindow.has(n)) counts.set(n, (counts.get(n) ?? 0) + 1);
+        return [...counts.values()].filter((c) => c > 1).length;
+      };
+      const botTwice = repeated(stack.botReceived());
+      const amqpTwice = repeated([...stack.amqpSeen, ...stack.amqpRepeats]);
+      for (const [label, seen, key, twice] of [['bot', stack.botSeen(), 'botLost', botTwice], ['amqp', stack.amqpSeen, 'amqpLost', amqpTwice]] as const) {
         const lost = missing(seen).length;
         const late = outOfOrder(stack, window, seen);
-        row[key] = `${lost} of ${window.length}${late ? ` (${late} out of order)` : ''}`;
+        const notes = [late && `${late} out of order`, twice && `${twice} twice`].filter(Boolean);
+        row[key] = `${lost} of ${window.length}${notes.length ? ` (${notes.join(', ')})` : ''}`;
         if (lost) row.problems.push(`${label}: ${lost} events lost (e.g. c${missing(seen).slice(0, 5).join(', c')})`);
         if (late) row.problems.push(`${label}: ${late} events out of order`);
+        if (twice && label === 'bot') row.problems.push(`bot: ${twice} events received twice`);
       }
 
       // Tasks created in the window, and the ones in flight when it began: each must complete, once.

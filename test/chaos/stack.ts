@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
 import pino from 'pino';
 import { AmqpConnection } from '../../internal/amqp';
+import { startTcpRelay, type TcpRelay } from '../../internal/net/tcp-relay';
 import { writeTestConfig } from '../helpers/config';
 import { freePort } from '../helpers/ports';
 import { type PrivateService, privatePostgres, privateRabbit, privateRedis } from '../helpers/private-services';
@@ -52,6 +53,8 @@ export class ChaosStack {
   bot!: Running;
   simUrl = '';
   ports = { proxy: 0, web: 0, jobs: [0, 0], iserver: 0 };
+  /** What bots connect to, as production puts HAProxy in front: it waits while the proxy restarts. */
+  private relay: TcpRelay | undefined;
   configPath = '';
   private objects = '';
   guilds: { id: string; general: string }[] = [];
@@ -60,6 +63,8 @@ export class ChaosStack {
   /** Event numbers in the order the RabbitMQ consumer first saw them. */
   amqpSeen: number[] = [];
   private amqpSet = new Set<number>();
+  /** Event numbers delivered to the consumer again (at least once: it may, the bot may not). */
+  amqpRepeats: number[] = [];
   private consumer: AmqpConnection | undefined;
   /** Every cluster pid ever seen: orphans are killed at the end. */
   clusterPids = new Set<number>();
@@ -75,13 +80,14 @@ export class ChaosStack {
     const guilds = await getJson<{ id: string; channels: { id: string; name: string }[] }[]>(`${this.simUrl}/_sim/guilds`);
     this.guilds = guilds.map((g) => ({ id: g.id, general: g.channels.find((c) => c.name === 'general')!.id }));
     this.ports = { proxy: await freePort(), web: await freePort(), jobs: [await freePort(), await freePort()], iserver: 20_000 + Math.floor(Math.random() * 20_000) };
+    this.relay = await startTcpRelay({ host: '127.0.0.1', backends: [{ host: '127.0.0.1', port: this.ports.proxy }] });
     this.objects = mkdtempSync(join(tmpdir(), 'st-chaos-objects-'));
     this.configPath = writeTestConfig({
       'discord_auth.api_url': `${this.simUrl}/api`, 'sites.cdn': `${this.simUrl}/cdn`,
       'meta.redis_url': this.redis.url, 'meta.amqp_url': this.rabbit.url, 'meta.postgres_url': this.postgres.url,
       'meta.port': this.ports.web, 'meta.jobserver_port': this.ports.jobs[0], 'meta.jobserver_url': `http://127.0.0.1:${this.ports.jobs[0]}`,
       'meta.bot_iserver_base_port': this.ports.iserver,
-      'proxy.port': this.ports.proxy, 'proxy.amqp.enabled': true, 'proxy.state.enabled': true,
+      'proxy.port': this.ports.proxy, 'proxy.url': `ws://127.0.0.1:${this.relay.port}`, 'proxy.amqp.enabled': true, 'proxy.state.enabled': true,
       'clusterer.ping_interval': 1000, 'clusterer.ping_timeout': 5000, 'clusterer.cluster_start_next_delay': 100,
       'object_storage.path': this.objects, 'jobs.lease_seconds': 5,
     }).path;
@@ -99,7 +105,8 @@ export class ChaosStack {
         await channel.consume('chaos.events', (msg: ConsumeMessage | null) => {
           if (!msg) return;
           const n = eventNumber((JSON.parse(msg.content.toString()) as { d: { content?: string } }).d.content);
-          if (n !== undefined && !this.amqpSet.has(n)) {
+          if (n !== undefined && this.amqpSet.has(n)) this.amqpRepeats.push(n);
+          else if (n !== undefined) {
             this.amqpSet.add(n);
             this.amqpSeen.push(n);
           }
@@ -124,7 +131,7 @@ export class ChaosStack {
 
   startWeb(): Promise<Running> {
     const proxy = `127.0.0.1:${this.ports.proxy}`;
-    const p = this.track('webserver', start(['webserver', '--config', this.configPath], { env: { SPLASHTAIL__BOT__GATEWAY_URL: `ws://${proxy}`, SPLASHTAIL__DISCORD_AUTH__API_URL: `http://${proxy}/api` } }));
+    const p = this.track('webserver', start(['webserver', '--config', this.configPath], { env: { SPLASHTAIL__BOT__GATEWAY_URL: `ws://127.0.0.1:${this.relay!.port}`, SPLASHTAIL__DISCORD_AUTH__API_URL: `http://${proxy}/api` } }));
     return p.waitFor(/listening/, 60_000).then(() => p);
   }
 
@@ -156,18 +163,30 @@ export class ChaosStack {
     return crashed;
   }
 
+  /** Event numbers as the bot behind the proxy received them, in order, repeats included. */
+  botReceived(): number[] {
+    return this.bot
+      .output()
+      .split('\n')
+      .flatMap((line) => {
+        const n = line.startsWith('MSG ') ? eventNumber(line.slice(4)) : undefined;
+        return n === undefined ? [] : [n];
+      });
+  }
+
   /** Event numbers in the order the bot behind the proxy first saw them. */
   botSeen(): number[] {
-    const seen = new Set<number>();
-    const order: number[] = [];
-    for (const line of this.bot.output().split('\n')) {
-      const n = line.startsWith('MSG ') ? eventNumber(line.slice(4)) : undefined;
-      if (n !== undefined && !seen.has(n)) {
-        seen.add(n);
-        order.push(n);
-      }
+    return [...new Set(this.botReceived())];
+  }
+
+  /** How each of the bot's shards (re)connected in its output from `offset` on: READY (identified) or RESUMED. */
+  botSessions(offset: number): Map<number, ('READY' | 'RESUMED')[]> {
+    const sessions = new Map<number, ('READY' | 'RESUMED')[]>();
+    for (const line of this.bot.output().slice(offset).split('\n')) {
+      const m = /^SESSION (READY|RESUMED) (\d+)$/.exec(line);
+      if (m) sessions.set(Number(m[2]), [...(sessions.get(Number(m[2])) ?? []), m[1] as 'READY' | 'RESUMED']);
     }
-    return order;
+    return sessions;
   }
 
   async clusters(): Promise<{ id: number; state: string; pid: number | null }[]> {
@@ -258,6 +277,7 @@ export class ChaosStack {
     const running = [this.bot, this.web, ...this.jobs, this.proxy, this.sim].filter(Boolean);
     for (const p of running) p.child.kill('SIGCONT');
     await Promise.all(running.map((p) => p.stop()));
+    await this.relay?.close();
     for (const pid of this.clusterPids) {
       try {
         process.kill(pid, 'SIGKILL');

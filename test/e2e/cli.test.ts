@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT, runSync } from '../helpers/process';
+import { BIN, ROOT, runSync } from '../helpers/process';
 
-const SUBCOMMANDS = ['webserver', 'jobs', 'bot', 'proxy', 'sim', 'dev'];
+const SUBCOMMANDS = ['webserver', 'jobs', 'bot', 'proxy', 'mirror', 'sim', 'dev'];
 
 describe('./splashtail', () => {
-  it('--help lists the six subcommands', () => {
+  it('--help lists the seven subcommands', () => {
     const { code, stdout } = runSync(['--help']);
     assert.equal(code, 0);
     for (const name of SUBCOMMANDS) assert.match(stdout, new RegExp(`^  ${name} `, 'm'));
@@ -23,6 +23,15 @@ describe('./splashtail', () => {
       assert.match(stdout, /--env <name>/);
     });
   }
+
+  it('answers alike when its #! line starts Node (which then reads only its head) and as `node splashtail`', () => {
+    for (const args of [['--version'], ['--help'], ['sim', '--help'], ['bot', '--cluster', 'x'], ['nope']]) {
+      const direct = runSync(args);
+      const viaNode = runSync([BIN, ...args], { bin: process.execPath });
+      assert.deepEqual(direct, viaNode, args.join(' '));
+    }
+    assert.match(runSync(['bot', '--cluster', 'x']).stderr, /--cluster must be an integer >= 0/);
+  });
 
   it('a missing config file says how to start from the example, exit 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'st-cli-'));

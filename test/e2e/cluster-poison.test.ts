@@ -12,6 +12,7 @@ import type { RawFrame } from '../helpers/gateway-client';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 import { REDIS_URL, uniqueName } from '../helpers/services';
+import { poll } from '../helpers/deadline';
 
 interface Quarantined {
   guild_id: string;
@@ -32,7 +33,6 @@ interface SimGuild {
   channels: { id: string; name: string; type: number }[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a poison event does not crash-loop a cluster; its guild is quarantined (in Redis)', () => {
   let sim: Running;
@@ -48,15 +48,8 @@ describe('a poison event does not crash-loop a cluster; its guild is quarantined
 
   const json = async <T>(url: string, init?: RequestInit): Promise<T> => (await fetch(url, init)).json() as Promise<T>;
   const cluster = () => json<{ clusters: Status[] }>(`${api}/clusters`).then((b) => b.clusters[0]!);
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn().catch(() => undefined);
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; webserver output:\n${web.output().slice(-4000)}`);
-      await sleep(250);
-    }
-  };
+  const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000) =>
+    poll(what, fn, timeoutMs, () => `; webserver output:\n${web.output().slice(-4000)}`, 250);
   const metric = async (name: string, type: string) => {
     const text = await (await fetch(`http://127.0.0.1:${basePort}/metrics`)).text();
     const m = new RegExp(`^${name}\\{[^}]*type="${type}"[^}]*\\} (\\d+)`, 'm').exec(text);

@@ -7,8 +7,9 @@ import { Redis } from 'ioredis';
 import { writeTestConfig } from '../helpers/config';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
-import { type PrivateRedis, privateRedis } from '../helpers/redis-server';
+import { type PrivateService, privateRedis } from '../helpers/private-services';
 import { uniqueName } from '../helpers/services';
+import { poll } from '../helpers/deadline';
 
 interface Status {
   id: number;
@@ -24,7 +25,7 @@ const OUTAGE_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('clusters through a 60 s Redis outage (private Redis, sim -> proxy -> clusters)', () => {
-  let redis: PrivateRedis;
+  let redis: PrivateService;
   let sim: Running;
   let proxy: Running;
   let web: Running;
@@ -36,15 +37,8 @@ describe('clusters through a 60 s Redis outage (private Redis, sim -> proxy -> c
 
   const json = async <T>(url: string, init?: RequestInit): Promise<T> => (await fetch(url, init)).json() as Promise<T>;
   const statuses = () => json<{ clusters: Status[] }>(`${api}/clusters`).then((b) => b.clusters);
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn().catch(() => undefined);
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; webserver output:\n${web.output().slice(-4000)}\nproxy:\n${proxy.output().slice(-2000)}`);
-      await sleep(250);
-    }
-  };
+  const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000) =>
+    poll(what, fn, timeoutMs, () => `; webserver output:\n${web.output().slice(-4000)}\nproxy:\n${proxy.output().slice(-2000)}`, 250);
   /** MESSAGE_CREATEs the clusters handled, from their IServers' /metrics. */
   const messagesSeen = async () => {
     let total = 0;
@@ -114,7 +108,7 @@ describe('clusters through a 60 s Redis outage (private Redis, sim -> proxy -> c
     await web?.stop();
     await proxy?.stop();
     await sim?.stop();
-    await redis?.stop();
+    await redis?.remove();
   });
 
   it('keeps every cluster (same pids), delivers every event, and IPC works again after Redis returns', async () => {

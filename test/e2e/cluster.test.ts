@@ -5,7 +5,9 @@ import { Redis } from 'ioredis';
 import { writeTestConfig } from '../helpers/config';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
-import { REDIS_URL, uniqueName } from '../helpers/services';
+import { BOT_COMMANDS, REDIS_URL, uniqueName } from '../helpers/services';
+import { GatewayRelay } from '../helpers/gateway-relay';
+import { poll } from '../helpers/deadline';
 
 interface Status {
   id: number;
@@ -38,18 +40,13 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
   let basePort: number;
   let channel: string;
   let redis: Redis;
+  /** Between the clusters and the sim: sees every session open and close, not a sample. */
+  let relay: GatewayRelay;
 
   const json = async <T>(url: string, init?: RequestInit): Promise<T> => (await fetch(url, init)).json() as Promise<T>;
   const statuses = () => json<{ clusters: Status[] }>(`${api}/clusters`).then((b) => b.clusters);
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn().catch(() => undefined);
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; webserver output:\n${web.output().slice(-3000)}`);
-      await sleep(200);
-    }
-  };
+  const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 40_000) =>
+    poll(what, fn, timeoutMs, () => `; webserver output:\n${web.output().slice(-3000)}`);
   const allUp = (except?: Map<number, number | null>) =>
     waitFor('both clusters up', async () => {
       const s = await statuses();
@@ -60,6 +57,7 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
     const simPort = await freePort();
     sim = start(['sim', '--port', String(simPort), '--shards', '4', '--guilds', '8', '--max-concurrency', '4', '--identify-interval-ms', '0']);
     simUrl = (await sim.waitFor(/^sim listening on /)).split(' ').at(-1)!;
+    relay = new GatewayRelay(((await (await fetch(`${simUrl}/api/v10/gateway`)).json()) as { url: string }).url);
     const port = await freePort();
     basePort = await freeBasePort();
     channel = uniqueName('st_ipc');
@@ -75,7 +73,7 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
     });
     api = `http://127.0.0.1:${port}`;
     redis = new Redis(REDIS_URL);
-    web = start(['webserver', '--config', path], { env: { BOOTSTRAP_COMMANDS: 'true' } });
+    web = start(['webserver', '--config', path], { env: { BOOTSTRAP_COMMANDS: 'true', SPLASHTAIL__BOT__GATEWAY_URL: await relay.url } });
   });
 
   after(async () => {
@@ -83,6 +81,7 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
     for (const pid of pids) if (pid) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
     await web?.stop();
     for (const pid of pids) if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    await relay?.close();
     await sim?.stop();
     await redis?.quit();
   });
@@ -103,7 +102,7 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
 
   it('BOOTSTRAP_COMMANDS=true leaves the sim with exactly the bot commands; /ping is answered', async () => {
     const commands = await json<{ global: { name: string }[] }>(`${simUrl}/_sim/commands`);
-    assert.deepEqual(commands.global.map((c) => c.name).sort(), ['backups', 'help', 'ping', 'stats']);
+    assert.deepEqual(commands.global.map((c) => c.name).sort(), BOT_COMMANDS);
     const guilds = await json<{ id: string; channels: { id: string; name: string }[] }[]>(`${simUrl}/_sim/guilds`);
     const general = guilds[0]!.channels.find((c) => c.name === 'general')!;
     const created = await json<{ id: string }>(`${simUrl}/_sim/interactions`, {
@@ -195,20 +194,14 @@ describe('clusterer, clusters and IServer (webserver against the sim)', () => {
   it('IPC rollingrestart cycles every cluster, never two sessions on one shard', async () => {
     const s = await allUp();
     const old = new Map(s.map((c) => [c.id, c.pid]));
-    let maxConnected = 0;
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        const stats = await json<{ shards: Record<string, { connected: number }> }>(`${simUrl}/_sim/stats`).catch(() => undefined);
-        for (const shard of Object.values(stats?.shards ?? {})) maxConnected = Math.max(maxConnected, shard.connected);
-        await sleep(50);
-      }
-    })();
+    const identifiesBefore = relay.identifies;
+    relay.maxLive.clear();
+    for (const [shard, open] of relay.live) relay.maxLive.set(shard, open);
     await redis.publish(channel, JSON.stringify({ scope: 'launcher', action: 'rollingrestart', command_id: uniqueName('cmd') }));
     await allUp(old);
-    polling = false;
-    await poller;
-    assert.equal(maxConnected, 1, 'a shard was held by two processes at once');
+    assert.equal(relay.identifies - identifiesBefore, 4, 'each shard identified once more');
+    // Every session open and close went through the relay: this is the maximum, not a sample.
+    assert.deepEqual(Object.fromEntries(relay.maxLive), { 0: 1, 1: 1, 2: 1, 3: 1 }, 'a shard was held by two sessions at once');
   });
 
   it('stops every cluster process on SIGTERM', async () => {

@@ -33,6 +33,7 @@ describe('jobserver fencing (two jobservers, SIGSTOP past the lease)', () => {
   let objects: string;
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let sourceId: string;
+  let ownerId: string;
   let backupId: string;
   const processes: Running[] = [];
   const headers = { authorization: `bot ${SECRET}`, 'content-type': 'application/json' };
@@ -65,10 +66,10 @@ describe('jobserver fencing (two jobservers, SIGSTOP past the lease)', () => {
   };
   const ended = (t: TaskView) => !['pending', 'running'].includes(t.state);
   const sim429 = async (path: string, body: unknown) => {
-    for (;;) {
+    for (const deadline = Date.now() + 30_000; ; await sleep(400)) {
       const res = await fetch(`${simUrl}/api/v10${path}`, { method: 'POST', headers: BOT, body: JSON.stringify(body) });
       if (res.status !== 429) return (await res.json()) as { id: string };
-      await sleep(400);
+      assert.ok(Date.now() < deadline, `POST ${path} still rate limited after 30 s`);
     }
   };
 
@@ -76,7 +77,7 @@ describe('jobserver fencing (two jobservers, SIGSTOP past the lease)', () => {
     // 3 requests per second per bucket: a restore takes long enough to be paused in the middle.
     sim = start(['sim', '--port', String(await freePort()), '--guilds', '1', '--shards', '1', '--rest-limit', '3', '--seed', '11']);
     simUrl = (await sim.waitFor(/^sim listening on /)).split(' ').at(-1)!;
-    sourceId = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string }[])[0]!.id;
+    ({ id: sourceId, owner_id: ownerId } = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string; owner_id: string }[])[0]!);
     // A bigger guild than the generated one: more roles and channels to restore.
     for (let i = 0; i < 10; i++) await sim429(`/guilds/${sourceId}/roles`, { name: `team-${i}` });
     const category = await sim429(`/guilds/${sourceId}/channels`, { name: 'Projects', type: 4, position: 2 });
@@ -108,9 +109,9 @@ describe('jobserver fencing (two jobservers, SIGSTOP past the lease)', () => {
   ];
   for (const [when, reached] of pausePoints) {
     it(`paused ${when}: the task completes once, the guild has nothing twice, and the paused jobserver logs it lost the lease`, async (t) => {
-      const target = ((await (await fetch(`${simUrl}/_sim/guilds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `Target ${when}` }) })).json()) as { id: string }).id;
+      const target = ((await (await fetch(`${simUrl}/_sim/guilds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `Target ${when}`, owner_id: ownerId }) })).json()) as { id: string }).id;
       const a = await startJobs();
-      const id = (await call('POST', '/tasks', { name: 'guild_restore_backup', for: target, data: { backup_task_id: backupId } })).body.task_id;
+      const id = (await call('POST', '/tasks', { name: 'guild_restore_backup', for: target, data: { backup_task_id: backupId, requested_by: ownerId } })).body.task_id;
       for (let deadline = Date.now() + 60_000; ; await sleep(100)) {
         const { body } = await call('GET', `/tasks/${id}`);
         if (reached(body, await state(target))) break;

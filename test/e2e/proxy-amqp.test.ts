@@ -10,6 +10,7 @@ import { freePort } from '../helpers/ports';
 import { start } from '../helpers/process';
 import { privateRabbit } from '../helpers/rabbitmq';
 import { AMQP_URL, REDIS_URL, uniqueName } from '../helpers/services';
+import { waitUntil } from '../helpers/deadline';
 
 interface Body {
   op: number;
@@ -22,14 +23,6 @@ interface Body {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const json = { 'content-type': 'application/json' };
-
-async function waitUntil(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
-}
 
 async function stack(amqpUrl: string) {
   const sim = start(['sim', '--port', String(await freePort()), '--shards', '2', '--guilds', '4', '--max-concurrency', '2', '--identify-interval-ms', '0', '--rest-limit', '1000']);

@@ -1,6 +1,6 @@
-// Issue #10, a bounded proxy: a stalled Redis (SIGSTOP) costs state cache writes, never events
-// to bots or RabbitMQ; a bot that stops reading is closed once its send queue passes the
-// bound, and its RESUME replays what it missed.
+// Issue #10, a bounded proxy: a stalled Redis (SIGSTOP) costs state cache writes and shard log
+// entries (both bounded, counted), never events to bots or RabbitMQ; a bot that stops reading
+// is closed once its send queue passes the bound, and its RESUME replays what it missed.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
@@ -13,18 +13,11 @@ import { RawGatewayClient } from '../helpers/gateway-client';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 import { AMQP_URL, uniqueName } from '../helpers/services';
+import { waitUntil } from '../helpers/deadline';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const json = { 'content-type': 'application/json' };
 type SimGuild = { id: string; shard: number; channels: { id: string; name: string; type: number }[] };
-
-async function waitUntil(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
-}
 
 /** A private redis-server the test may SIGSTOP. */
 async function privateRedis(): Promise<{ url: string; proc: ChildProcess }> {
@@ -82,6 +75,8 @@ describe('bounded proxy: slow Redis and slow bots (#10)', () => {
     const { path } = writeTestConfig({
       'discord_auth.api_url': `${simUrl}/api`, 'meta.redis_url': redis.url, 'meta.amqp_url': AMQP_URL, 'proxy.port': port,
       'proxy.session_key_prefix': `${prefix}s:`, 'proxy.buffer_max_events': 500_000, 'proxy.client_send_queue_max_bytes': 65_536,
+      // Few shard log entries may wait for Redis: the stall below overflows them.
+      'proxy.shard_log_max_events': 100,
       'proxy.amqp.enabled': true, 'proxy.amqp.exchange': exchange, 'proxy.amqp.send_queue': `${exchange}.send`, 'proxy.amqp.default_queue': false,
       'proxy.state.enabled': true, 'proxy.state.prefix': prefix,
     });
@@ -108,7 +103,7 @@ describe('bounded proxy: slow Redis and slow bots (#10)', () => {
     await conn?.close();
   });
 
-  it('a stalled Redis drops cache writes (counted) but no event to bots or RabbitMQ, in order', async () => {
+  it('a stalled Redis drops cache writes and log entries (counted) but no event to bots or RabbitMQ, in order', async () => {
     const bot = await identified();
     redis.proc.kill('SIGSTOP');
     try {
@@ -119,6 +114,7 @@ describe('bounded proxy: slow Redis and slow bots (#10)', () => {
       const seqs = published.map((b) => b.s);
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
       assert.ok((await metric('proxy_state_cache_dropped_total')) > 0, 'skipped cache writes are counted');
+      assert.ok((await metric('proxy_shard_log_dropped_total')) >= 200, 'shard log entries past the bound are dropped, counted');
     } finally {
       redis.proc.kill('SIGCONT');
     }

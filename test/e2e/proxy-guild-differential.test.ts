@@ -7,17 +7,17 @@
 // not part of Discord's contract. Exceptions (also in the README's proxy section):
 // - soundboard_sounds: the sim has no soundboard, so both sides send [] and the proxy's
 //   handling of GUILD_SOUNDBOARD_SOUND_* is not exercised here.
-// - THREAD_LIST_SYNC is not sent by the sim (it has no channel-access changes), so not covered.
+// - THREAD_LIST_SYNC is not sent by the sim (it has no channel-access changes), so not covered
+//   here; it and the soundboard events are applied in test/integration/proxy-guild-store.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { GatewayIntentBits } from '../../internal/gateway/protocol';
 import { DEFAULT_TOKEN } from '../../internal/sim/world';
 import { writeTestConfig } from '../helpers/config';
 import { type RawFrame, RawGatewayClient } from '../helpers/gateway-client';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
-import { REDIS_URL, uniqueName } from '../helpers/services';
+import { dropRedisKeys, uniqueName } from '../helpers/services';
 
 type Guild = Record<string, unknown> & { id: string };
 const SHARDS = 2;
@@ -201,10 +201,7 @@ describe('proxy guild state (differential against the sim)', () => {
     for (const w of watchers) w.terminate();
     await proxy?.stop();
     await sim?.stop();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await dropRedisKeys(prefix);
   });
 
   it('after 5,000 mixed events, every guild is the same through the proxy as straight from the sim, for each intent set', async () => {

@@ -3,13 +3,12 @@
 // the shard no longer holds, then op 9 so the library IDENTIFYs and gets the new READY.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { DEFAULT_TOKEN } from '../../internal/sim/world';
 import { writeTestConfig } from '../helpers/config';
 import { RawGatewayClient } from '../helpers/gateway-client';
 import { freePort } from '../helpers/ports';
 import { type Running, ROOT, start, startScript } from '../helpers/process';
-import { REDIS_URL, uniqueName } from '../helpers/services';
+import { dropRedisKeys, uniqueName } from '../helpers/services';
 
 type SimGuild = { id: string; shard: number; channels: { id: string; name: string }[] };
 type ShardStats = Record<string, { identifies: number; resumes: number }>;
@@ -93,10 +92,7 @@ describe('proxy: a fresh upstream IDENTIFY brings bots to the new truth (#18)', 
     await bot?.stop('SIGKILL');
     await proxy?.stop('SIGKILL');
     await sim?.stop('SIGKILL');
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await dropRedisKeys(prefix);
   });
 
   it('after a restart whose RESUME is refused, an early IDENTIFY gets the READY of the new session only', async () => {

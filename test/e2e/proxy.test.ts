@@ -153,12 +153,22 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
       act(c);
       assert.equal((await c.closed).code, code, name);
     }
-    const flooder = new RawGatewayClient(ws);
-    await flooder.next((f) => f.op === 10);
-    flooder.identify(DEFAULT_TOKEN, { shard: [3, 4] });
-    await flooder.dispatch('READY');
-    for (let i = 0; i < 130; i++) flooder.send({ op: 3, d: { since: null, activities: [], status: 'online', afk: false } });
-    assert.equal((await flooder.closed).code, 4008);
+    // The sessions of a shard share its upstream send budget (110 a minute): with the bot and a
+    // quiet peer on shard 3, 60 sends are past the flooder's share, though under the 120 a
+    // connection may send; the quiet peer's share is untouched.
+    const [flooder, quiet] = [new RawGatewayClient(ws), new RawGatewayClient(ws)];
+    for (const c of [flooder, quiet]) {
+      await c.next((f) => f.op === 10);
+      c.identify(DEFAULT_TOKEN, { shard: [3, 4] });
+      await c.dispatch('READY');
+    }
+    const presence = { op: 3, d: { since: null, activities: [], status: 'online', afk: false } };
+    for (let i = 0; i < 60; i++) flooder.send(presence);
+    const flooded = await Promise.race([flooder.closed, sleep(5_000).then(() => ({ code: 0 }))]);
+    assert.equal(flooded.code, 4008, 'past its fair share of the shard budget');
+    for (let i = 0; i < 10; i++) quiet.send(presence);
+    assert.equal(await Promise.race([quiet.closed.then((c) => c.code), sleep(1_000).then(() => 'open')]), 'open');
+    quiet.close();
 
     await say('still here');
     await waitUntil('the bot is untouched', () => messages(bot!).includes('still here'));

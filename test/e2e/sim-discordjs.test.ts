@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { ChannelType, Client, Events, GatewayIntentBits, type Message } from 'discord.js';
 import { DEFAULT_TOKEN } from '../../internal/sim/world';
+import { within } from '../helpers/deadline';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 
@@ -42,7 +43,7 @@ describe('discord.js against the sim', () => {
       rest: { api: `${base}/api` },
       shards: 'auto',
     });
-    const ready = once(client, Events.ClientReady);
+    const ready = once(client, Events.ClientReady, { signal: AbortSignal.timeout(60_000) });
     await client.login(DEFAULT_TOKEN);
     await ready;
     assert.equal(client.ws.shards.size, 4);
@@ -61,7 +62,7 @@ describe('discord.js against the sim', () => {
     client.on(Events.MessageCreate, handler);
     const reply = new Promise<Message>((resolve) => client.on(Events.MessageCreate, (m) => m.author.id === client.user!.id && resolve(m)));
     const posted = (await api(`/_sim/guilds/${guild.id}/channels/${general.id}/messages`, { method: 'POST', body: JSON.stringify({ content: '!hello' }) })) as { id: string };
-    const answer = await reply;
+    const answer = await within(reply, 15_000, 'the reply');
     client.off(Events.MessageCreate, handler);
     assert.equal(answer.content, 'hello back');
     assert.equal(answer.reference?.messageId, posted.id);
@@ -87,14 +88,31 @@ describe('discord.js against the sim', () => {
     assert.equal(result?.original?.content, 'pong from ping');
   });
 
-  it('creates a role and a channel that the sim then holds', async () => {
+  it('creates a role and a channel that the sim then holds, and the gateway announces both', async () => {
     const guild = await client.guilds.fetch(guilds[2]!.id);
-    const role = await guild.roles.create({ name: 'raid-watch' });
+    // The REST reply fills discord.js's cache by itself: watch the gateway packets instead.
+    const packets: { t: string; d: { id?: string; role?: { id: string } } }[] = [];
+    const onRaw = (packet: { t: string; d: { id?: string; role?: { id: string } } }) => packets.push(packet);
+    client.on(Events.Raw, onRaw);
+    const role = await guild.roles.create({ name: 'raid-watch', colors: { primaryColor: 0xabcdef } });
     const channel = await guild.channels.create({ name: 'incident-log', type: ChannelType.GuildText });
     const state = (await api(`/_sim/guilds/${guild.id}/state`)) as { roles: { id: string; name: string }[]; channels: { id: string; name: string }[] };
     assert.ok(state.roles.some((r) => r.id === role.id && r.name === 'raid-watch'));
     assert.ok(state.channels.some((c) => c.id === channel.id && c.name === 'incident-log'));
-    // The gateway told the client too.
-    assert.ok(client.guilds.cache.get(guild.id)!.roles.cache.has(role.id));
+    assert.equal(role.colors.primaryColor, 0xabcdef);
+    const seen = () => packets.some((p) => p.t === 'GUILD_ROLE_CREATE' && p.d.role?.id === role.id) && packets.some((p) => p.t === 'CHANNEL_CREATE' && p.d.id === channel.id);
+    for (const deadline = Date.now() + 10_000; !seen() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    client.off(Events.Raw, onRaw);
+    assert.ok(seen(), `GUILD_ROLE_CREATE and CHANNEL_CREATE on the gateway; saw ${packets.map((p) => p.t).join(', ')}`);
+  });
+
+  it('reads every current role field: member display colors come from roles.colors', () => {
+    const sim = guilds[0]!;
+    const guild = client.guilds.cache.get(sim.id)!;
+    const memberRole = guild.roles.cache.find((r) => r.name === 'Member')!;
+    assert.equal(memberRole.colors.primaryColor, 0x3498db);
+    assert.equal(memberRole.hexColor, '#3498db');
+    // discord.js reads role.colors for every member's display color (a TypeError without it).
+    for (const member of guild.members.cache.values()) assert.equal(typeof member.displayColor, 'number');
   });
 });

@@ -149,9 +149,11 @@ describe('sim gateway: sessions', () => {
     try {
       const started = Date.now();
       const readyAt: number[] = [];
+      const deadline = Date.now() + 60_000;
       for (let shard = 0; shard < 4; shard++) {
         // A well-behaved client retries after INVALID_SESSION; this one retries every 100 ms.
         for (;;) {
+          assert.ok(Date.now() < deadline, `shard ${shard} not READY within 60 s`);
           const c = new RawGatewayClient(env.ws);
           clients.push(c);
           await c.next((f) => f.op === 10);

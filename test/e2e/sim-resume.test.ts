@@ -7,6 +7,7 @@ import { type SessionInfo, WebSocketManager, WebSocketShardEvents } from '@disco
 import { type GatewayDispatchPayload, GatewayIntentBits } from 'discord-api-types/v10';
 import { DEFAULT_TOKEN } from '../../internal/sim/world';
 import { freePort } from '../helpers/ports';
+import { within } from '../helpers/deadline';
 import { type Running, start } from '../helpers/process';
 
 describe('@discordjs/ws resumes against the sim', () => {
@@ -29,9 +30,10 @@ describe('@discordjs/ws resumes against the sim', () => {
     await sim?.stop();
   });
 
-  it('RESUMEs instead of IDENTIFYing and delivers the missed events once, in order', async () => {
+  /** One shard of @discordjs/ws with its session kept in memory, as a bot would keep it. */
+  const newManager = () => {
     const sessions = new Map<number, SessionInfo | null>();
-    manager = new WebSocketManager({
+    return new WebSocketManager({
       token: DEFAULT_TOKEN,
       intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
       rest: new REST({ api: `${base}/api` }).setToken(DEFAULT_TOKEN),
@@ -39,6 +41,10 @@ describe('@discordjs/ws resumes against the sim', () => {
       retrieveSessionInfo: (id) => sessions.get(id) ?? null,
       updateSessionInfo: (id, info) => void sessions.set(id, info),
     });
+  };
+
+  it('RESUMEs instead of IDENTIFYing and delivers the missed events once, in order', async () => {
+    manager = newManager();
     const contents: string[] = [];
     let guild: { id: string; channels: { id: string; name: string }[] } | undefined;
     const ready = new Promise<void>((resolve) =>
@@ -52,7 +58,7 @@ describe('@discordjs/ws resumes against the sim', () => {
     );
     const resumed = new Promise<void>((resolve) => manager.on(WebSocketShardEvents.Resumed, () => resolve()));
     await manager.connect();
-    await ready;
+    await within(ready, 30_000, 'GUILD_CREATE');
     const channel = guild!.channels.find((c) => c.name === 'general')!;
     const say = (content: string) => post(`/_sim/guilds/${guild!.id}/channels/${channel.id}/messages`, { content });
 
@@ -60,7 +66,7 @@ describe('@discordjs/ws resumes against the sim', () => {
     assert.deepEqual((await post('/_sim/shards/0/disconnect', {})) as { sessions: number }, { sessions: 1 });
     const missed = Array.from({ length: 50 }, (_, i) => `missed ${i}`);
     for (const content of missed) await say(content);
-    await resumed;
+    await within(resumed, 30_000, 'RESUMED');
     await say('after 0');
     for (let i = 0; i < 100 && !contents.includes('after 0'); i++) await new Promise((r) => setTimeout(r, 50));
 
@@ -73,15 +79,7 @@ describe('@discordjs/ws resumes against the sim', () => {
   it('op 7 RECONNECT and op 9 INVALID_SESSION true also end in a RESUME with nothing lost', async () => {
     await manager.destroy();
     const start = (await stats())['0']!;
-    const sessions = new Map<number, SessionInfo | null>();
-    second = new WebSocketManager({
-      token: DEFAULT_TOKEN,
-      intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-      rest: new REST({ api: `${base}/api` }).setToken(DEFAULT_TOKEN),
-      shardCount: 1,
-      retrieveSessionInfo: (id) => sessions.get(id) ?? null,
-      updateSessionInfo: (id, info) => void sessions.set(id, info),
-    });
+    second = newManager();
     const contents: string[] = [];
     let guild: { id: string; channels: { id: string; name: string }[] } | undefined;
     let resumedCount = 0;
@@ -96,7 +94,7 @@ describe('@discordjs/ws resumes against the sim', () => {
     );
     second.on(WebSocketShardEvents.Resumed, () => resumedCount++);
     await second.connect();
-    await ready;
+    await within(ready, 30_000, 'GUILD_CREATE');
     const channel = guild!.channels.find((c) => c.name === 'general')!;
     const say = (content: string) => post(`/_sim/guilds/${guild!.id}/channels/${channel.id}/messages`, { content });
     const until = async (cond: () => boolean) => {

@@ -6,8 +6,8 @@ import { writeTestConfig } from '../helpers/config';
 import { halfSentBody } from '../helpers/half-sent';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
-import { type PrivateRedis, privateRedis } from '../helpers/redis-server';
-import { uniqueName } from '../helpers/services';
+import { type PrivateService, privateRedis } from '../helpers/private-services';
+import { createTestDatabase, uniqueName } from '../helpers/services';
 
 const SESSION_LIKE = 'session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'.slice(0, 'session='.length + 32);
 
@@ -16,10 +16,12 @@ describe('webserver: bad input and Redis outages', () => {
   let web: Running;
   let simUrl: string;
   let api: string;
-  let redisServer: PrivateRedis;
+  let redisServer: PrivateService;
   let redis: Redis;
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
 
   before(async () => {
+    db = await createTestDatabase();
     redisServer = await privateRedis();
     await redisServer.start();
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
@@ -28,7 +30,7 @@ describe('webserver: bad input and Redis outages', () => {
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
     const { path } = writeTestConfig({
-      'discord_auth.api_url': `${simUrl}/api`, 'discord_auth.allowed_redirects': [`${api}/auth/callback`], 'meta.redis_url': redisServer.url,
+      'discord_auth.api_url': `${simUrl}/api`, 'discord_auth.allowed_redirects': [`${api}/auth/callback`], 'meta.redis_url': redisServer.url, 'meta.postgres_url': db.url,
       'meta.port': port, 'meta.bot_iserver_base_port': 20_000 + Math.floor(Math.random() * 20_000), 'clusterer.redis_channel': uniqueName('st_input'),
     });
     web = start(['webserver', '--config', path]);
@@ -39,7 +41,8 @@ describe('webserver: bad input and Redis outages', () => {
     redis?.disconnect();
     await web?.stop();
     await sim?.stop();
-    await redisServer?.stop();
+    await redisServer?.remove();
+    await db?.drop();
   });
 
   it('answers malformed session cookies with 401 / a cleared cookie, never 500', async () => {
@@ -92,6 +95,8 @@ describe('webserver: bad input and Redis outages', () => {
       ['/auth/me', { headers: { cookie: SESSION_LIKE } }],
       ['/auth/logout', { method: 'POST', headers: { cookie: SESSION_LIKE } }],
       ['/clusters/actions?limit=5', {}],
+      ['/api/v1/users/@me', { headers: { cookie: SESSION_LIKE } }],
+      ['/api/v1/users/@me/tokens', { method: 'POST', headers: { authorization: 'User st_x', 'content-type': 'application/json' }, body: '{"name":"x"}' }],
     ];
     const expect503 = async () => {
       for (const [path, init] of routes) {

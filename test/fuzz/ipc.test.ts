@@ -11,6 +11,7 @@ import { FUZZ_RUNS, assertNoLeak, fuzzParams, hostileJson, hostileString, rssOf 
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
 import { REDIS_URL, uniqueName } from '../helpers/services';
+import { poll } from '../helpers/deadline';
 
 interface Status {
   id: number;
@@ -45,15 +46,8 @@ describe('fuzz: clusterer IPC channel', () => {
   const nextId = () => `fz-${seq++}`;
 
   const statuses = async () => ((await (await fetch(`${api}/clusters`)).json()) as { clusters: Status[] }).clusters;
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn().catch(() => undefined);
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; webserver output:\n${web.output().slice(-3000)}`);
-      await sleep(200);
-    }
-  };
+  const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000) =>
+    poll(what, fn, timeoutMs, () => `; webserver output:\n${web.output().slice(-3000)}`);
 
   const message: fc.Arbitrary<Sent> = fc
     .oneof(
@@ -98,7 +92,8 @@ describe('fuzz: clusterer IPC channel', () => {
       'clusterer.cluster_start_next_delay': 100,
     });
     api = `http://127.0.0.1:${port}`;
-    web = start(['webserver', '--config', path]);
+    // A small old space: a leak in the clusterer fills it and fails the test, where RSS alone would not tell.
+    web = start(['webserver', '--config', path], { env: { NODE_OPTIONS: '--max-old-space-size=96' } });
     pub = new Redis(REDIS_URL);
     sub = new Redis(REDIS_URL);
     await sub.subscribe(channel);
@@ -139,24 +134,28 @@ describe('fuzz: clusterer IPC channel', () => {
       return s.length === 2 && s.every((c) => c.state === 'up') && s;
     });
     const pids = up.map((c) => c.pid);
-    // Warm-up, then RSS before.
-    await send(fc.sample(message, { numRuns: 50, seed: 1 }));
-    await waitFor('warm-up replies', async () => owed().every((id) => replies.has(id)));
+    // Every kind of request, oversize ones too, and their replies: run once as a warm-up (the
+    // first of each kind loads and compiles code), then again measured, so RSS growth means a leak.
+    const round = async (seed: number) => {
+      await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 3 }), send), { ...fuzzParams(), seed });
+      // Raw texts (not JSON, not objects, bad command_id: nothing to address a reply to) and
+      // oversize messages, refused unparsed but still answered by their command_id.
+      const pad = 'x'.repeat(1_200_000);
+      const [bigRequest, bigUnknown, bigReply] = [nextId(), nextId(), nextId()];
+      await send([
+        ...['{', '[]', 'null', '"s"', '{"command_id":"fz-raw"', '{"scope":"launcher","action":"diag","command_id":7}'].map((text, i) => ({ id: `raw-${seed}-${i}`, text, owed: false })),
+        { id: bigRequest, text: JSON.stringify({ scope: 'launcher', action: 'statuses', command_id: bigRequest, args: { pad } }), owed: true },
+        { id: bigUnknown, text: JSON.stringify({ command_id: bigUnknown, scope: 'launcher', action: 'x', data: pad }), owed: true },
+        { id: bigReply, text: JSON.stringify({ scope: 'bot', command_id: bigReply, output: pad }), owed: false },
+      ]);
+      await waitFor(`a reply to each of ${owed().length} requests`, async () => owed().every((id) => replies.has(id)));
+      return bigRequest;
+    };
+    await round(fuzzParams().seed! + 1);
+    await sleep(1_500);
     const rssBefore = rssOf(web.child.pid!);
-
-    await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 3 }), send), fuzzParams());
-    // Raw texts (not JSON, not objects, bad command_id: nothing to address a reply to) and
-    // oversize messages, refused unparsed but still answered by their command_id.
-    const pad = 'x'.repeat(1_200_000);
-    const [bigRequest, bigUnknown, bigReply] = [nextId(), nextId(), nextId()];
-    await send([
-      ...['{', '[]', 'null', '"s"', '{"command_id":"fz-raw"', '{"scope":"launcher","action":"diag","command_id":7}'].map((text, i) => ({ id: `raw-${i}`, text, owed: false })),
-      { id: bigRequest, text: JSON.stringify({ scope: 'launcher', action: 'statuses', command_id: bigRequest, args: { pad } }), owed: true },
-      { id: bigUnknown, text: JSON.stringify({ command_id: bigUnknown, scope: 'launcher', action: 'x', data: pad }), owed: true },
-      { id: bigReply, text: JSON.stringify({ scope: 'bot', command_id: bigReply, output: pad }), owed: false },
-    ]);
+    const bigRequest = await round(fuzzParams().seed!);
     assert.ok(owed().length >= FUZZ_RUNS, `${owed().length} requests sent`);
-    await waitFor(`a reply to each of ${owed().length} requests`, async () => owed().every((id) => replies.has(id)));
     await sleep(1_500);
 
     for (const m of sent.values()) assert.equal(replies.get(m.id)?.length ?? 0, m.owed ? 1 : 0, `${m.text.slice(0, 200)}: ${m.owed ? 'exactly one reply' : 'no reply to a reply'}`);
@@ -167,7 +166,9 @@ describe('fuzz: clusterer IPC channel', () => {
     assert.deepEqual(now.map((c) => [c.state, c.pid]), pids.map((pid) => ['up', pid]), 'clusters kept their pids');
     assert.equal(web.child.exitCode, null, 'clusterer still running');
     const rssAfter = rssOf(web.child.pid!);
-    assert.ok(rssAfter < rssBefore * 1.2, `clusterer RSS grew from ${rssBefore} to ${rssAfter}`);
+    // Loose: under CI load V8 grows the heap 25-30 MiB before collecting; the 96 MiB old space
+    // above is what catches a steady leak (a 200 KB-per-message one ran it out of memory: red).
+    assert.ok(rssAfter - rssBefore < 64 * 2 ** 20, `clusterer RSS grew from ${rssBefore} to ${rssAfter} over a round after the warm-up one`);
 
     // A well-formed request still works.
     const id = nextId();

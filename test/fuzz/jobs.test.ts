@@ -51,9 +51,11 @@ const requests: fc.Arbitrary<Request> = fc.oneof(
     execute: fc.oneof(fc.constant(false), hostileJson),
     expiry_seconds: fc.oneof(fc.constant(undefined), hostileJson),
   }, { requiredKeys: ['name', 'for'] }).map((body) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: JSON.stringify(body) })),
-  // A valid envelope, so the hostile data reaches the insert: NUL, lone surrogates, prototype keys, deep nesting.
+  // A valid envelope, so the hostile data reaches the schema, and through `password` (its one free
+  // text) the insert: NUL, lone surrogates, prototype keys, deep nesting.
   fc.oneof(
     fc.dictionary(hostileString, hostileJson, { minKeys: 1, maxKeys: 5 }).map((data) => JSON.stringify(data)),
+    hostileString.map((password) => JSON.stringify({ password })),
     fc.integer({ min: 1, max: 20_000 }).map((depth) => `{"deep":${deeplyNested(depth)}}`),
   ).map((data) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: `{"name":"guild_create_backup","for":"${GUILD}","execute":false,"data":${data}}` })),
   hostileJson.map((body) => ({ method: 'POST', path: '/tasks', headers: { authorization: AUTH, ...json }, body: JSON.stringify(body) ?? 'undefined' })),

@@ -9,6 +9,7 @@ import { discordRequests, simIds } from '../helpers/discord-fuzz';
 import { hostileString } from '../helpers/fuzz';
 import { assertRssWithin, describeFigures, fuzzSurface } from '../helpers/fuzz-run';
 import { freePort } from '../helpers/ports';
+import { waitUntil } from '../helpers/proxy-nodes';
 import { type Running, start } from '../helpers/process';
 import { rawRequest, wireSafe } from '../helpers/raw-http';
 import { REDIS_URL, uniqueName } from '../helpers/services';
@@ -30,6 +31,11 @@ describe('proxy REST entry: confinement and fuzz', () => {
     proxyUrl = `http://127.0.0.1:${port}`;
     proxy = start(['proxy', '--config', path]);
     await proxy.waitFor(/"msg":"proxy listening/);
+    // Its own upstream session moves the sim's stats: let it settle before comparing them.
+    await waitUntil('the proxy shard is Ready', async () => {
+      const { shards } = (await (await fetch(`${proxyUrl}/shards`)).json()) as { shards: { status: string }[] };
+      return shards.length === 1 && shards[0]!.status === 'Ready';
+    }, 60_000);
   });
 
   after(async () => {

@@ -47,8 +47,14 @@ export async function fuzzSurface<T>(options: {
   return { inputs, ms, rssBefore, rssAfter, statuses };
 }
 
-export function assertRssWithin(figures: FuzzFigures, ratio = 1.2): void {
-  assert.ok(figures.rssAfter <= figures.rssBefore * ratio, `RSS grew from ${(figures.rssBefore / 2 ** 20).toFixed(1)} MiB to ${(figures.rssAfter / 2 ** 20).toFixed(1)} MiB`);
+/**
+ * RSS growth over the run within `maxGrowthMiB`: a smoke check that catches a large leak only.
+ * Under CI load V8 grows a heap by 20 MiB and more before it collects (a 1.2x ratio went red on a
+ * healthy proxy), so the bound is absolute and loose.
+ */
+export function assertRssWithin(figures: { rssBefore: number; rssAfter: number }, maxGrowthMiB = 48): void {
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  assert.ok(figures.rssAfter - figures.rssBefore <= maxGrowthMiB * 2 ** 20, `RSS grew from ${mib(figures.rssBefore)} MiB to ${mib(figures.rssAfter)} MiB (more than ${maxGrowthMiB} MiB)`);
 }
 
 export function describeFigures(surface: string, f: FuzzFigures): string {

@@ -108,6 +108,14 @@ export class RawGatewayClient {
     this.ws.resume();
   }
 
+  /** Sends op 1 every `intervalMs` until the connection ends (tests that outlast a heartbeat interval). */
+  heartbeat(intervalMs = 10_000): this {
+    const timer = setInterval(() => this.ws.readyState === WebSocket.OPEN && this.send({ op: 1, d: null }), intervalMs);
+    timer.unref();
+    this.ws.once('close', () => clearInterval(timer));
+    return this;
+  }
+
   close(code = 1000): void {
     this.ws.close(code);
   }

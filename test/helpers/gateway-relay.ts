@@ -11,6 +11,9 @@ export class GatewayRelay {
   readonly url: Promise<string>;
   /** IDENTIFYs received: one per bot session. */
   identifies = 0;
+  /** Per shard (from each IDENTIFY's `shard`): bot sessions open now, and the most ever open at once. */
+  readonly live = new Map<number, number>();
+  readonly maxLive = new Map<number, number>();
   private readonly server: WebSocketServer;
   private readonly sessions = new Set<{ bot: WebSocket; seq: number }>();
 
@@ -39,6 +42,10 @@ export class GatewayRelay {
       if (frame.op !== 2 || upstream) return;
       this.identifies++;
       this.sessions.add(session);
+      const shard = (frame.d as { shard?: [number, number] }).shard?.[0] ?? 0;
+      this.live.set(shard, (this.live.get(shard) ?? 0) + 1);
+      this.maxLive.set(shard, Math.max(this.maxLive.get(shard) ?? 0, this.live.get(shard)!));
+      bot.once('close', () => this.live.set(shard, this.live.get(shard)! - 1));
       const sim = new WebSocket(`${this.simGatewayUrl}/?v=10&encoding=json`);
       upstream = sim;
       let simSeq: number | null = null;

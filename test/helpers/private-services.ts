@@ -49,32 +49,55 @@ const signal = (pid: number | undefined, sig: NodeJS.Signals) => {
   }
 };
 
+/**
+ * The controls every private service shares, around its own `launch` (start the process; it
+ * resolves once the process is started) and `halt` (a clean stop) and the pid it runs as.
+ */
+function privateService(spec: {
+  name: string; port: number; url: string; dir: string; what: string;
+  pid: () => number | undefined; launch: () => Promise<void> | void; halt: () => Promise<void> | void;
+}): PrivateService {
+  let running = false;
+  const service: PrivateService = {
+    name: spec.name, port: spec.port, url: spec.url,
+    async start() {
+      await spec.launch();
+      running = true;
+      await waitPort(spec.port, true, spec.what);
+    },
+    async stop() {
+      signal(spec.pid(), 'SIGCONT');
+      await spec.halt();
+      running = false;
+      await waitPort(spec.port, false, spec.what);
+    },
+    kill() {
+      signal(spec.pid(), 'SIGKILL');
+      running = false;
+    },
+    pause: () => signal(spec.pid(), 'SIGSTOP'),
+    resume: () => signal(spec.pid(), 'SIGCONT'),
+    async remove() {
+      if (running) await service.stop().catch(() => service.kill());
+      signal(spec.pid(), 'SIGKILL');
+      rmSync(spec.dir, { recursive: true, force: true });
+    },
+  };
+  return service;
+}
+
 /** A Redis that keeps nothing on disk: a restart loses every key. */
 export async function privateRedis(): Promise<PrivateService> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'st-redis-'));
   let child: ChildProcess | undefined;
-  const service: PrivateService = {
-    name: 'redis', port, url: `redis://127.0.0.1:${port}/0`,
-    async start() {
+  return privateService({
+    name: 'redis', port, url: `redis://127.0.0.1:${port}/0`, dir, what: 'private Redis', pid: () => child?.pid,
+    launch: () => {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-      await waitPort(port, true, 'private Redis');
     },
-    async stop() {
-      signal(child?.pid, 'SIGCONT');
-      signal(child?.pid, 'SIGTERM');
-      await waitPort(port, false, 'private Redis');
-      child = undefined;
-    },
-    kill: () => signal(child?.pid, 'SIGKILL'),
-    pause: () => signal(child?.pid, 'SIGSTOP'),
-    resume: () => signal(child?.pid, 'SIGCONT'),
-    async remove() {
-      if (child) await service.stop().catch(() => service.kill());
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return service;
+    halt: () => signal(child?.pid, 'SIGTERM'),
+  });
 }
 
 /** A RabbitMQ node of its own (node name, ports, mnesia and logs in a temp dir). */
@@ -92,34 +115,14 @@ export async function privateRabbit(): Promise<PrivateService> {
   };
   // The broker (beam) runs under su as the rabbitmq user; it writes its own pid here.
   const pid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || undefined : undefined);
-  let running = false;
-  const service: PrivateService = {
-    name: 'rabbitmq', port, url: `amqp://guest:guest@127.0.0.1:${port}`,
-    async start() {
+  return privateService({
+    name: 'rabbitmq', port, url: `amqp://guest:guest@127.0.0.1:${port}`, dir, what: 'private RabbitMQ', pid,
+    launch: () => {
       rmSync(pidFile, { force: true });
       spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true }).unref();
-      running = true;
-      await waitPort(port, true, 'private RabbitMQ');
     },
-    async stop() {
-      signal(pid(), 'SIGCONT');
-      spawnSync('rabbitmqctl', ['-n', node, 'stop'], { env, stdio: 'ignore', timeout: 60_000 });
-      await waitPort(port, false, 'private RabbitMQ');
-      running = false;
-    },
-    kill() {
-      signal(pid(), 'SIGKILL');
-      running = false;
-    },
-    pause: () => signal(pid(), 'SIGSTOP'),
-    resume: () => signal(pid(), 'SIGCONT'),
-    async remove() {
-      if (running) await service.stop().catch(() => service.kill());
-      signal(pid(), 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return service;
+    halt: () => void spawnSync('rabbitmqctl', ['-n', node, 'stop'], { env, stdio: 'ignore', timeout: 60_000 }),
+  });
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -141,34 +144,15 @@ export async function privatePostgres(): Promise<PrivateService> {
     return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n')[0]) || undefined : undefined;
   };
   let created = false;
-  let running = false;
-  const service: PrivateService = {
-    name: 'postgres', port, url: `postgres://postgres@127.0.0.1:${port}/test`,
-    async start() {
+  return privateService({
+    name: 'postgres', port, url: `postgres://postgres@127.0.0.1:${port}/test`, dir, what: 'private Postgres', pid,
+    launch: async () => {
       asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
-      running = true;
+      if (created) return;
       await waitPort(port, true, 'private Postgres');
-      if (!created) {
-        asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'test']);
-        created = true;
-      }
+      asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'test']);
+      created = true;
     },
-    async stop() {
-      signal(pid(), 'SIGCONT');
-      asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-      running = false;
-      await waitPort(port, false, 'private Postgres');
-    },
-    kill() {
-      signal(pid(), 'SIGKILL');
-      running = false;
-    },
-    pause: () => signal(pid(), 'SIGSTOP'),
-    resume: () => signal(pid(), 'SIGCONT'),
-    async remove() {
-      if (running) await service.stop().catch(() => service.kill());
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return service;
+    halt: () => asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
+  });
 }

@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 export const ROOT = resolve(__dirname, '../..');
 export const BIN = resolve(ROOT, 'splashtail');
 
-export function runSync(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  const result = spawnSync(BIN, args, {
+export function runSync(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; bin?: string } = {}) {
+  const result = spawnSync(options.bin ?? BIN, args, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',

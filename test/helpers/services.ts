@@ -1,5 +1,6 @@
 // Isolation on the shared local services: a database, key prefix or name per test run.
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -9,6 +10,14 @@ export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0
 /** A short random name part: tests running in parallel never share one. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes every key under a test's Redis prefix (call it in `after`). */
+export async function dropRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
 }
 
 /** Creates a fresh database; `drop()` removes it (call it in `after`). */
@@ -31,3 +40,6 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     },
   };
 }
+
+/** The bot's global application commands, sorted: what a deployment registers. */
+export const BOT_COMMANDS = ['backups', 'ban', 'case', 'cases', 'help', 'kick', 'limits', 'mirror', 'permissions', 'ping', 'purge', 'settings', 'stats', 'timeout', 'warn'];

@@ -1,6 +1,7 @@
 // CommandConsumer on the shared RabbitMQ: a command whose handler keeps failing is retried
 // with growing delays through `<queue>.retry`, then lands in `<queue>.dlq` and is not run again;
-// one that fails and then succeeds is done once, and nothing is left on any queue.
+// one that fails and then succeeds is done once, and nothing is left on any queue. A command a
+// gateway client could not send either goes to the DLQ at once, with the problem named.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
@@ -8,16 +9,9 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ATTEMPTS_HEADER, type CommandHandler, CommandConsumer } from '../../proxy/amqp/commands';
 import { AMQP_URL, uniqueName } from '../helpers/services';
+import { waitUntil } from '../helpers/deadline';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitUntil(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
-
 const MAX_ATTEMPTS = 4;
 const DELAY_MS = 300;
 
@@ -29,10 +23,12 @@ describe('gateway.send commands that fail', () => {
   const registry = new Registry();
   /** Times at which each command (by presence status) reached the handler. */
   const calls = new Map<string, number[]>();
+  const memberRequests: unknown[] = [];
   const handler: CommandHandler = {
     hasShard: () => true,
     reconnect: async () => {},
     send: async (_shard, payload) => {
+      if (payload.op === 8) return void memberRequests.push(payload.d);
       const key = (payload.d as { status: string }).status;
       const times = [...(calls.get(key) ?? []), Date.now()];
       calls.set(key, times);
@@ -94,6 +90,35 @@ describe('gateway.send commands that fail', () => {
     assert.equal(calls.get('dnd')!.length, 3);
     await sleep(DELAY_MS * 4);
     assert.equal(calls.get('dnd')!.length, 3);
+    for (const q of [queue, `${queue}.retry`, `${queue}.dlq`]) assert.equal((await ch.checkQueue(q)).messageCount, 0, q);
+  });
+
+  it('sends a malformed payload to the DLQ at once with its problem, never to a shard; keeps numeric snowflakes exact', async () => {
+    const bad: [unknown, RegExp][] = [
+      [{ op: 0, shard: 0, data: { op: 3, d: { since: null, activities: [], status: 'sleeping', afk: false } } }, /data\.d: Presence status must be/],
+      [{ op: 0, shard: 0, data: { op: 8, d: { query: '', limit: 0 } } }, /data\.d: Request guild members needs one guild_id/],
+      [{ op: 0, shard: 0, data: { op: 4, d: { guild_id: '1', channel_id: null } } }, /data\.d: Voice state update needs self_mute and self_deaf/],
+      ['not json', /body is not JSON/],
+    ];
+    const rejectedBefore = await outcome('rejected');
+    for (const [body] of bad) ch.sendToQueue(queue, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+    // A number too big for a double reaches the shard as the exact id.
+    ch.sendToQueue(queue, Buffer.from('{"op":0,"shard":0,"data":{"op":8,"d":{"guild_id":1445202678341828608,"query":"","limit":0}}}'));
+    const dead: amqp.GetMessage[] = [];
+    await waitUntil('all in the DLQ', async () => {
+      const got = await ch.get(`${queue}.dlq`, { noAck: true });
+      if (got) dead.push(got);
+      return dead.length === bad.length;
+    });
+    for (const [i, [body, problem]] of bad.entries()) {
+      const message = dead.find((m) => m.content.toString() === (typeof body === 'string' ? body : JSON.stringify(body)));
+      assert.ok(message, `command ${i} dead-lettered`);
+      assert.match(String(message.properties.headers?.['x-splashtail-error']), problem);
+    }
+    assert.equal(await outcome('rejected'), rejectedBefore + bad.length);
+    await waitUntil('the good one sent', () => memberRequests.length === 1);
+    assert.deepEqual(memberRequests, [{ guild_id: '1445202678341828608', query: '', limit: 0 }]);
+    assert.ok(!calls.has('sleeping'), 'no malformed command reached the handler');
     for (const q of [queue, `${queue}.retry`, `${queue}.dlq`]) assert.equal((await ch.checkQueue(q)).messageCount, 0, q);
   });
 

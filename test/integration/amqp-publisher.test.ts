@@ -10,16 +10,9 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { EventPublisher } from '../../proxy/amqp/publisher';
 import { AMQP_URL, uniqueName } from '../helpers/services';
+import { waitUntil } from '../helpers/deadline';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitUntil(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
-
 /** A TCP relay to RabbitMQ that can stop reading from its clients and cut every connection. */
 async function relay(target: URL) {
   const pairs: [Socket, Socket][] = [];

@@ -71,7 +71,11 @@ describe('jobs runner (real Postgres)', () => {
     const b = runner('d', handler);
     a.start();
     b.start();
-    while ((await Promise.all(ids.map((id) => repo.get(id)))).some((t) => t!.state !== 'completed')) await sleep(50);
+    const deadline = Date.now() + 20_000;
+    while ((await Promise.all(ids.map((id) => repo.get(id)))).some((t) => t!.state !== 'completed')) {
+      assert.ok(Date.now() < deadline, 'tasks did not complete');
+      await sleep(50);
+    }
     await Promise.all([a.stop(), b.stop()]);
     assert.equal(maxConcurrent, 1);
   });

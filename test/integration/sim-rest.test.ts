@@ -34,7 +34,7 @@ describe('sim REST', () => {
     await assert.rejects(rest.delete(Routes.guildRole(guildId, '1')), (e: DiscordAPIError) => e.code === 10011);
   });
 
-  it('answers a malformed body with 50035 naming the field', async () => {
+  it('answers a wrong field with 50035 naming it, invalid JSON with 50109', async () => {
     const res = await fetch(`${server.url}/api/v10/guilds/${guildId}/channels`, {
       method: 'POST', headers: { authorization: `Bot ${DEFAULT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 5 }),
     });
@@ -46,7 +46,7 @@ describe('sim REST', () => {
       method: 'POST', headers: { authorization: `Bot ${DEFAULT_TOKEN}`, 'content-type': 'application/json' }, body: '{oops',
     });
     assert.equal(broken.status, 400);
-    assert.equal(((await broken.json()) as { code: number }).code, 50035);
+    assert.equal(((await broken.json()) as { code: number }).code, 50109);
   });
 
   it('computes permissions like Discord: the bot is refused above its role and in hidden channels', async () => {

@@ -16,9 +16,9 @@ function withChange(path: string, value: unknown): string {
   return doc.toString();
 }
 
-function problems(text: string, environ: NodeJS.ProcessEnv = {}): string[] {
+function problems(text: string, environ: NodeJS.ProcessEnv = {}, env?: string): string[] {
   try {
-    parseConfig(text, { environ });
+    parseConfig(text, { environ, env });
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
     return err.problems;
@@ -39,9 +39,58 @@ describe('config', () => {
   it('picks per-environment values for the selected environment', () => {
     const text = withChange('meta.port', { staging: 4000, prod: 80 });
     assert.equal(parseConfig(text, { environ: {} }).config.meta.port, 4000);
-    const prod = parseConfig(text, { env: 'prod', environ: {} }).config;
+    const secrets = { SPLASHTAIL__META__JOBSERVER_SECRETS__PROD__API: 'a'.repeat(64), SPLASHTAIL__META__JOBSERVER_SECRETS__PROD__BOT: 'b'.repeat(64) };
+    const prod = parseConfig(text, { env: 'prod', environ: secrets }).config;
     assert.equal(prod.meta.port, 80);
-    assert.equal(prod.meta.jobserver_secrets.api, 'replace-with-openssl-rand-hex-32-output-api');
+    assert.equal(prod.meta.jobserver_secrets.api, 'a'.repeat(64));
+  });
+
+  it('refuses the example\'s placeholders in every environment, naming each key', () => {
+    assert.deepEqual(
+      problems(example, {}, 'prod'),
+      ['api', 'bot'].map((c) => `config.yaml: meta.jobserver_secrets.${c}: is the example's placeholder; generate a secret with openssl rand -hex 32, got <redacted, 43 characters>`),
+    );
+    const staging = problems(withChange('object_storage.signing_secret', 'replace-with-openssl-rand-hex-32-output-sign'));
+    assert.match(staging.join('\n'), /^config\.yaml: object_storage\.signing_secret: is the example's placeholder/);
+    for (const [path, value] of [['discord_auth.token', 'replace-with-your-bot-token'], ['discord_auth.client_secret', 'changeme']] as const) {
+      assert.match(problems(withChange(path, value)).join('\n'), new RegExp(`^config\\.yaml: ${path.replace('.', '\\.')}: is a placeholder`));
+    }
+  });
+
+  it('keeps the bot token without its `Bot ` prefix, however it was written', () => {
+    for (const written of ['Bot abc.def.ghi', 'bot  abc.def.ghi', ' abc.def.ghi ']) {
+      assert.equal(parseConfig(withChange('discord_auth.token', written), { environ: {} }).config.discord_auth.token, 'abc.def.ghi');
+    }
+    assert.equal(parseConfig(example, { environ: { DISCORD_TOKEN: 'Bot from-env' } }).config.discord_auth.token, 'from-env');
+    assert.deepEqual(problems(withChange('discord_auth.token', 'Bot ')), ['config.yaml: discord_auth.token: must not be empty, got <redacted, 0 characters>']);
+  });
+
+  describe('never prints a secret, whatever the error', () => {
+    const SECRET = 'S3cr3t-value-that-must-never-be-printed-0123456789';
+    const cases: [string, string, NodeJS.ProcessEnv?][] = [
+      ['a typo\'d environment key under jobserver_secrets', withChange('meta.jobserver_secrets', { staging: { api: SECRET, bot: SECRET }, prdo: { api: SECRET } })],
+      ['jobserver_secrets as a list', withChange('meta.jobserver_secrets', [SECRET, SECRET])],
+      ['a secret in a list of names', withChange('clusterer.names', [SECRET, 5])],
+      ['s3 without a bucket (the whole section is the input)', withChange('object_storage', { type: 's3', signing_secret: SECRET, secret_key: SECRET, access_key: SECRET })],
+      ['a token given as a mapping', withChange('discord_auth.token', { value: SECRET })],
+      ['a token with a missing environment', withChange('discord_auth.token', { prod: SECRET })],
+      ['a URL with a password of the wrong scheme', withChange('meta.redis_url', `http://user:${SECRET}@127.0.0.1:6379`)],
+      ['a section that is a string', withChange('discord_auth', SECRET)],
+      ['a secret given as a number in the environment', example, { SPLASHTAIL__META__BOT_ISERVER_SECRET: '12345', SPLASHTAIL__META__JOBSERVER_SECRETS: `{prdo: {api: ${SECRET}}}`, DISCORD_TOKEN: SECRET }],
+    ];
+    const raw = (line: string) => example.replace('bot_iserver_secret: dev-iserver-secret-change-me-0123456789abcdef', line);
+    cases.push(
+      ['an alias with no anchor (a YAML error found after parsing)', raw(`bot_iserver_secret: *${SECRET}`)],
+      ['a YAML syntax error on a secret line', raw(`bot_iserver_secret: "${SECRET}`)],
+      ['a file that is only the secret', SECRET],
+    );
+    for (const [name, text, environ] of cases) {
+      it(name, () => {
+        const lines = problems(text, environ);
+        assert.ok(lines.length > 0);
+        for (const line of lines) assert.ok(!line.includes(SECRET.slice(0, 12)), `secret printed: ${line}`);
+      });
+    }
   });
 
   it('applies SPLASHTAIL__ overrides and DISCORD_TOKEN', () => {
@@ -76,7 +125,9 @@ describe('config', () => {
     ['bool as string', withChange('proxy.amqp.enabled', 'yes please'), /^config\.yaml: proxy\.amqp\.enabled: must be true or false/],
     ['bad storage type', withChange('object_storage.type', 'ftp'), /^config\.yaml: object_storage\.type: must be "local" or "s3", got "ftp"$/],
     ['s3 without bucket', withChange('object_storage.type', 's3'), /^config\.yaml: object_storage: type "s3" needs endpoint and bucket/],
-    ['bad shard range', withChange('proxy.shards', 'some'), /^config\.yaml: proxy\.shards: must be "all" or \[first, last\]/],
+    ['bad shard range', withChange('proxy.shards', 'some'), /^config\.yaml: proxy\.shards: must be "all", "auto" or \[first, last\]/],
+    ['lease too short', withChange('proxy.lease_seconds', 1), /^config\.yaml: proxy\.lease_seconds: must be an integer 2-3600, got 1$/],
+    ['node name with a space', withChange('proxy.node_name', 'proxy a'), /^config\.yaml: proxy\.node_name: must be a name without spaces/],
     ['env value missing', withChange('meta.port', { prod: 80 }), /^config\.yaml: meta\.port: has no value for environment "staging"$/],
     ['section not a map', withChange('clusterer', 5), /^config\.yaml: clusterer: /],
   ];

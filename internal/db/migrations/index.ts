@@ -1,5 +1,9 @@
 // Forward-only migrations, applied in id order. Add a file and list it here; never edit an applied one.
 import tasks from './001-tasks';
+import guildSettingsAndCases from './002-guild-settings-and-cases';
+import memberRestore from './003-member-restore';
+import mirror from './004-mirror';
+import apiTokens from './005-api-tokens';
 
 export interface Migration {
   id: number;
@@ -7,4 +11,10 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = [{ id: 1, name: 'tasks', sql: tasks }];
+export const migrations: Migration[] = [
+  { id: 1, name: 'tasks', sql: tasks },
+  { id: 2, name: 'guild_settings_and_cases', sql: guildSettingsAndCases },
+  { id: 3, name: 'member_restore', sql: memberRestore },
+  { id: 4, name: 'mirror', sql: mirror },
+  { id: 5, name: 'api_tokens', sql: apiTokens },
+];

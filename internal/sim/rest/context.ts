@@ -1,10 +1,11 @@
 // What every REST route of the sim needs: who is asking, Discord's error shape, lookups
 // that answer with Discord's "Unknown ..." codes, and permission checks.
 import { timingSafeEqual } from 'node:crypto';
+import type { APIOverwrite } from 'discord-api-types/v10';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { channelPermissions, highestRolePosition, basePermissions } from '../permissions';
+import { basePermissions, channelPermissions, highestRolePosition, ungrantableOverwriteBits, ungrantableRoleBits } from '../permissions';
 import type { SimGuild, SimWorld } from '../world';
-import type { Grant } from './oauth2';
+import type { AccessGrant, Grant } from './oauth2';
 
 export class DiscordError extends Error {
   constructor(
@@ -17,8 +18,9 @@ export class DiscordError extends Error {
   }
 }
 
+// Discord's texts: "Unknown interaction" and "Unknown application command" in lower case, the rest capitalised.
 export const unknown = (what: 'Channel' | 'Guild' | 'Message' | 'Role' | 'Member' | 'User' | 'Ban' | 'Webhook' | 'Interaction' | 'Application Command' | 'Overwrite') =>
-  new DiscordError(404, UNKNOWN_CODES[what], `Unknown ${what}`);
+  new DiscordError(404, UNKNOWN_CODES[what], what === 'Interaction' || what === 'Application Command' ? `Unknown ${what.toLowerCase()}` : `Unknown ${what}`);
 const UNKNOWN_CODES = { Channel: 10003, Guild: 10004, Message: 10008, Role: 10011, Member: 10007, User: 10013, Ban: 10026, Webhook: 10015, Interaction: 10062, 'Application Command': 10063, Overwrite: 10009 } as const;
 
 export const missingPermissions = () => new DiscordError(403, 50013, 'Missing Permissions');
@@ -45,11 +47,21 @@ export interface Actor {
   kind: 'bot' | 'bearer';
 }
 
+/** How long after INTERACTION_CREATE the first response may come, and the token stays valid. */
+export interface InteractionDeadlines {
+  responseMs: number;
+  tokenMs: number;
+}
+export const DISCORD_INTERACTION_DEADLINES: InteractionDeadlines = { responseMs: 3_000, tokenMs: 15 * 60_000 };
+
 export interface SimContext {
   world: SimWorld;
+  interactionDeadlines: InteractionDeadlines;
   /** OAuth2 access tokens -> user id. */
   bearerTokens: Map<string, string>;
   oauthCodes: Map<string, Grant>;
+  /** OAuth2 access tokens -> their user, scopes and expiry. */
+  accessTokens: Map<string, AccessGrant>;
   refreshTokens: Map<string, { userId: string; scope: string }>;
 }
 
@@ -97,6 +109,21 @@ export function needAbove(g: SimGuild, userId: string, position: number): void {
   if (highestRolePosition(g, userId) <= position) throw missingPermissions();
 }
 
+/** A role may carry only permissions the actor holds (50013 otherwise). */
+export function needRoleGrant(g: SimGuild, userId: string, bits: bigint): void {
+  if (ungrantableRoleBits(g, userId, bits)) throw missingPermissions();
+}
+
+/** The bits `next` adds to `current` (by overwrite id) must be ones the actor may grant there. */
+export function needOverwriteGrant(g: SimGuild, userId: string, next: APIOverwrite[], current: APIOverwrite[], channelId?: string, parentId?: string | null): void {
+  let added = 0n;
+  for (const o of next) {
+    const old = current.find((c) => c.id === o.id);
+    added |= (BigInt(o.allow) & ~BigInt(old?.allow ?? '0')) | (BigInt(o.deny) & ~BigInt(old?.deny ?? '0'));
+  }
+  if (ungrantableOverwriteBits(g, userId, added, channelId, parentId)) throw missingPermissions();
+}
+
 export function body<T = Record<string, unknown>>(req: FastifyRequest): T {
   const b = req.body;
   if (b === undefined || b === null) return {} as T;
@@ -105,6 +132,12 @@ export function body<T = Record<string, unknown>>(req: FastifyRequest): T {
 }
 
 /** X-Audit-Log-Reason: URL-encoded by clients; kept as sent when it is not valid encoding. At most 512 characters. */
+/** A deleted object's fields as an audit entry's changes (old values only), those it has of `keys`. */
+export function deletedFields(object: object, keys: readonly string[]): { key: string; old_value: unknown }[] {
+  const fields = object as Record<string, unknown>;
+  return keys.filter((key) => fields[key] !== undefined).map((key) => ({ key, old_value: fields[key] }));
+}
+
 export function auditReason(req: FastifyRequest): string | undefined {
   const raw = req.headers['x-audit-log-reason'];
   if (typeof raw !== 'string') return undefined;

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createEmoji, deleteEmoji, updateEmoji } from '../guild-entities';
 import { P } from '../permissions';
 import type { SimGuild } from '../world';
-import { actor, body, DiscordError, guildOf, invalidForm, missingPermissions, need, type SimContext, str, unknown } from './context';
+import { actor, auditReason, body, DiscordError, guildOf, invalidForm, missingPermissions, need, type SimContext, str, unknown } from './context';
 
 type Params = { guild: string; emoji: string };
 const EMOJI_NAME = /^[A-Za-z0-9_]{2,32}$/;
@@ -82,7 +82,7 @@ export function emojiRoutes(app: FastifyInstance, ctx: SimContext): void {
     const emoji = emojiOf(g, req.params.emoji);
     if (emoji.managed) throw missingPermissions();
     needEdit(g, a.userId, emoji);
-    deleteEmoji(world, g, a.userId, emoji);
+    deleteEmoji(world, g, a.userId, emoji, auditReason(req));
     return reply.status(204).send();
   });
 }

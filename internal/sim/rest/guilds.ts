@@ -1,25 +1,37 @@
 // Guild routes: the guild, audit log, channels, roles, members, bans.
-import type { APIChannel, APIRole } from 'discord-api-types/v10';
+import {
+  type APIGuild,
+  type APIRole,
+  type APIRoleColors,
+  AuditLogEvent,
+  ChannelType,
+  GuildDefaultMessageNotifications,
+  GuildExplicitContentFilter,
+  GuildFeature,
+  GuildVerificationLevel,
+  Locale,
+  type RESTGetAPIGuildResult,
+} from 'discord-api-types/v10';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { P } from '../permissions';
-import type { SimGuild } from '../world';
-import { actor, auditReason, body, DiscordError, guildOf, invalidForm, need, needAbove, type SimContext, str, unknown } from './context';
+import { guildChannel, isGuildChannelCreateType, newRole, roleColors } from '../payloads';
+import { highestRolePosition, P } from '../permissions';
+import type { SimAuditEntry, SimGuild, SimWorld } from '../world';
+import { actor, auditReason, body, deletedFields, DiscordError, guildOf, invalidForm, need, needAbove, needOverwriteGrant, needRoleGrant, type SimContext, unknown } from './context';
 import * as S from './schemas';
 import { overwrites } from './schemas';
 
 type Params = { guild: string; id: string };
-const AUDIT = { GUILD_UPDATE: 1, CHANNEL_CREATE: 10, CHANNEL_UPDATE: 11, CHANNEL_DELETE: 12, MEMBER_KICK: 20, MEMBER_BAN_ADD: 22, MEMBER_BAN_REMOVE: 23, MEMBER_UPDATE: 24, MEMBER_ROLE_UPDATE: 25, ROLE_CREATE: 30, ROLE_UPDATE: 31, ROLE_DELETE: 32 };
-const GUILD_EDITABLE = ['name', 'description', 'icon', 'banner', 'splash', 'verification_level', 'default_message_notifications', 'explicit_content_filter', 'afk_channel_id', 'afk_timeout', 'system_channel_id', 'rules_channel_id', 'public_updates_channel_id', 'preferred_locale', 'premium_progress_bar_enabled', 'system_channel_flags'];
-const CHANNEL_TYPES = new Set([0, 2, 4, 5, 13, 15, 16]);
+/** What Discord lists, as old values, in a role's ROLE_DELETE entry. */
+const ROLE_DELETE_KEYS = ['name', 'permissions', 'color', 'hoist', 'mentionable'];
 
 export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
   const { world } = ctx;
-  const audit = (g: SimGuild, userId: string, action_type: number, target_id: string | null, changes?: unknown[], reason?: string) =>
-    world.addAudit(g, { action_type, user_id: userId, target_id, changes: changes as never, reason } as never);
+  const audit = (g: SimGuild, userId: string, action_type: AuditLogEvent, target_id: string | null, changes: SimAuditEntry['changes'], reason?: string) =>
+    world.addAudit(g, { action_type, user_id: userId, target_id, changes, ...(reason === undefined ? {} : { reason }) });
   const reasonOf = auditReason;
 
-  app.get<{ Params: Params }>('/guilds/:guild', (req) => {
+  app.get<{ Params: Params }>('/guilds/:guild', (req): RESTGetAPIGuildResult => {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     if (!g.members.has(a.userId)) throw unknown('Guild');
@@ -30,25 +42,31 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageGuild);
-    const b = body(req);
-    if (b.name !== undefined) str(b.name, 'name', { min: 2, max: 100 });
+    const b = body<Static<typeof S.GuildPatch>>(req);
     // Images arrive as data URIs and are stored as hashes, like Discord does.
-    for (const [key, kind] of [['icon', 'icons'], ['banner', 'banners'], ['splash', 'splashes']] as const) {
-      if (typeof b[key] !== 'string') continue;
+    const image = (key: 'icon' | 'banner' | 'splash', kind: 'icons' | 'banners' | 'splashes') => {
+      const value = b[key];
+      if (typeof value !== 'string') return value;
       try {
-        b[key] = world.cdn.putImage(kind, g.guild.id, b[key] as string);
+        return world.cdn.putImage(kind, g.guild.id, value);
       } catch (err) {
         throw invalidForm(key, (err as Error).message, 'IMAGE_INVALID');
       }
-    }
-    const changes = [];
-    for (const key of GUILD_EDITABLE) {
-      if (!(key in b)) continue;
-      changes.push({ key, old_value: (g.guild as never)[key], new_value: b[key] });
-      (g.guild as unknown as Record<string, unknown>)[key] = b[key];
-    }
+    };
+    // null resets a setting to Discord's default.
+    const edits: Partial<APIGuild> = definedOnly({
+      name: b.name, description: b.description, icon: image('icon', 'icons'), banner: image('banner', 'banners'), splash: image('splash', 'splashes'),
+      verification_level: nullTo(b.verification_level, GuildVerificationLevel.None),
+      default_message_notifications: nullTo(b.default_message_notifications, GuildDefaultMessageNotifications.AllMessages),
+      explicit_content_filter: nullTo(b.explicit_content_filter, GuildExplicitContentFilter.Disabled),
+      afk_channel_id: b.afk_channel_id, afk_timeout: b.afk_timeout, system_channel_id: b.system_channel_id, rules_channel_id: b.rules_channel_id,
+      public_updates_channel_id: b.public_updates_channel_id, preferred_locale: nullTo(b.preferred_locale, Locale.EnglishUS),
+      premium_progress_bar_enabled: b.premium_progress_bar_enabled, system_channel_flags: b.system_channel_flags,
+    });
+    const changes = Object.entries(edits).map(([key, new_value]) => ({ key, old_value: g.guild[key as keyof APIGuild], new_value }));
+    Object.assign(g.guild, edits);
     world.emitDispatch('GUILD_UPDATE', { ...g.guild, roles: [...g.roles.values()] }, g.guild.id);
-    audit(g, a.userId, AUDIT.GUILD_UPDATE, g.guild.id, changes, reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.GuildUpdate, g.guild.id, changes, reasonOf(req));
     return { ...g.guild, roles: [...g.roles.values()] };
   });
 
@@ -78,21 +96,22 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageChannels);
-    const b = body(req);
-    const name = str(b.name, 'name', { min: 1, max: 100 })!;
-    const type = b.type === undefined ? 0 : Number(b.type);
-    if (!CHANNEL_TYPES.has(type)) throw invalidForm('type', `Value "${b.type}" is not a valid enum value.`, 'BASE_TYPE_CHOICES');
-    if (b.parent_id != null && g.channels.get(String(b.parent_id))?.type !== 4) throw invalidForm('parent_id', 'Category does not exist');
-    const channel = {
-      id: world.ids.next(), type, guild_id: g.guild.id, name: type === 0 || type === 5 ? name.toLowerCase().replace(/\s+/g, '-') : name,
-      position: typeof b.position === 'number' ? b.position : g.channels.size, parent_id: (b.parent_id as string) ?? null, nsfw: b.nsfw === true,
-      topic: (b.topic as string) ?? null, rate_limit_per_user: (b.rate_limit_per_user as number) ?? 0, bitrate: type === 2 || type === 13 ? ((b.bitrate as number) ?? 64000) : undefined,
-      user_limit: type === 2 ? ((b.user_limit as number) ?? 0) : undefined,
-      permission_overwrites: overwrites(b.permission_overwrites as Static<typeof S.Overwrite>[] | undefined),
-    } as unknown as APIChannel;
+    const b = body<Static<typeof S.ChannelCreate>>(req);
+    const type = b.type ?? ChannelType.GuildText;
+    if (!isGuildChannelCreateType(type)) throw invalidForm('type', `Value "${type}" is not a valid enum value.`, 'BASE_TYPE_CHOICES');
+    if (b.parent_id != null && g.channels.get(b.parent_id)?.type !== ChannelType.GuildCategory) throw invalidForm('parent_id', 'Category does not exist');
+    const permission_overwrites = overwrites(b.permission_overwrites);
+    // Creating: only permissions held in the guild (docs, Create Guild Channel).
+    needOverwriteGrant(g, a.userId, permission_overwrites, []);
+    const textual = type === ChannelType.GuildText || type === ChannelType.GuildAnnouncement;
+    const channel = guildChannel({
+      id: world.ids.next(), type, guild_id: g.guild.id, name: textual ? b.name.toLowerCase().replace(/\s+/g, '-') : b.name,
+      position: b.position ?? g.channels.size, parent_id: b.parent_id ?? null, nsfw: b.nsfw ?? false, topic: b.topic ?? null,
+      rate_limit_per_user: b.rate_limit_per_user ?? 0, bitrate: b.bitrate ?? undefined, user_limit: b.user_limit ?? undefined, permission_overwrites,
+    });
     g.channels.set(channel.id, channel);
     world.emitDispatch('CHANNEL_CREATE', channel, g.guild.id);
-    audit(g, a.userId, AUDIT.CHANNEL_CREATE, channel.id, [{ key: 'name', new_value: channel.name }], reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.ChannelCreate, channel.id, [{ key: 'name', new_value: channel.name }], reasonOf(req));
     return reply.status(201).send(channel);
   });
 
@@ -124,14 +143,16 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     const a = actor(ctx, req);
     const g = guildOf(ctx, req.params.guild);
     need(g, a.userId, P.ManageRoles);
-    const b = body(req);
-    const name = (b.name as string | null | undefined) || 'new role';
-    const permissions = (b.permissions as string | null | undefined) ?? '0';
-    const role = { id: world.ids.next(), name, color: (b.color as number | null) ?? 0, hoist: b.hoist === true, icon: null, unicode_emoji: null, position: 1, permissions, managed: false, mentionable: b.mentionable === true, flags: 0 } as unknown as APIRole;
+    const b = body<Static<typeof S.RoleCreate>>(req);
+    // Discord's default is @everyone's permissions.
+    const permissions = b.permissions ?? g.roles.get(g.guild.id)?.permissions ?? '0';
+    needRoleGrant(g, a.userId, BigInt(permissions));
+    const colors = roleColorsOf(g, b);
+    const role = newRole({ id: world.ids.next(), name: b.name || 'new role', position: 1, permissions, color: colors?.primary_color ?? 0, colors, hoist: b.hoist === true, mentionable: b.mentionable === true });
     for (const r of g.roles.values()) if (r.id !== g.guild.id && r.position >= 1) r.position++;
     g.roles.set(role.id, role);
     world.emitDispatch('GUILD_ROLE_CREATE', { guild_id: g.guild.id, role }, g.guild.id);
-    audit(g, a.userId, AUDIT.ROLE_CREATE, role.id, [{ key: 'name', new_value: name }], reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.RoleCreate, role.id, [{ key: 'name', new_value: role.name }], reasonOf(req));
     return role;
   });
 
@@ -156,16 +177,20 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     const role = g.roles.get(req.params.id);
     if (!role) throw unknown('Role');
     needAbove(g, a.userId, role.position);
-    const b = body(req);
-    const changes = [];
-    for (const key of ['name', 'color', 'hoist', 'mentionable', 'permissions', 'icon', 'unicode_emoji'] as const) {
-      if (!(key in b)) continue;
-      const value = key === 'permissions' ? (b.permissions ?? role.permissions) : key === 'name' ? (b.name ?? role.name) : key === 'color' ? (b.color ?? 0) : (b[key] ?? null);
-      changes.push({ key, old_value: role[key], new_value: value });
-      (role as unknown as Record<string, unknown>)[key] = value;
-    }
+    const b = body<Static<typeof S.RolePatch>>(req);
+    // Only permissions the role gains need to be held by the actor.
+    if (b.permissions != null) needRoleGrant(g, a.userId, BigInt(b.permissions) & ~BigInt(role.permissions));
+    const colors = roleColorsOf(g, b);
+    const icon = b.icon == null ? b.icon : roleIcon(world, g, role.id, b.icon);
+    if (b.unicode_emoji != null && !g.guild.features.includes(GuildFeature.RoleIcons)) throw new DiscordError(400, 50101, 'This server needs more boosts to perform this action');
+    const edits: Partial<APIRole> = definedOnly({
+      name: b.name ?? undefined, permissions: b.permissions ?? undefined, color: colors?.primary_color, colors,
+      hoist: b.hoist ?? undefined, mentionable: b.mentionable ?? undefined, icon, unicode_emoji: b.unicode_emoji,
+    });
+    const changes = Object.entries(edits).map(([key, new_value]) => ({ key, old_value: role[key as keyof APIRole], new_value }));
+    Object.assign(role, edits);
     world.emitDispatch('GUILD_ROLE_UPDATE', { guild_id: g.guild.id, role }, g.guild.id);
-    audit(g, a.userId, AUDIT.ROLE_UPDATE, role.id, changes, reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.RoleUpdate, role.id, changes, reasonOf(req));
     return role;
   });
 
@@ -180,7 +205,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     g.roles.delete(role.id);
     for (const m of g.members.values()) m.roles = m.roles.filter((r) => r !== role.id);
     world.emitDispatch('GUILD_ROLE_DELETE', { guild_id: g.guild.id, role_id: role.id }, g.guild.id);
-    audit(g, a.userId, AUDIT.ROLE_DELETE, role.id, [{ key: 'name', old_value: role.name }], reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.RoleDelete, role.id, deletedFields(role, ROLE_DELETE_KEYS), reasonOf(req));
     return reply.status(204).send();
   });
 
@@ -225,7 +250,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     }
     if ('communication_disabled_until' in b) {
       need(g, a.userId, P.ModerateMembers);
-      needAbove(g, a.userId, highest(g, member.user.id));
+      needAbove(g, a.userId, highestRolePosition(g, member.user.id));
     }
     const changes = [];
     if ('nick' in b) {
@@ -241,7 +266,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
       member.communication_disabled_until = b.communication_disabled_until ?? null;
     }
     world.emitDispatch('GUILD_MEMBER_UPDATE', { guild_id: g.guild.id, ...member }, g.guild.id);
-    audit(g, a.userId, 'roles' in b ? AUDIT.MEMBER_ROLE_UPDATE : AUDIT.MEMBER_UPDATE, member.user.id, changes, reasonOf(req));
+    audit(g, a.userId, 'roles' in b ? AuditLogEvent.MemberRoleUpdate : AuditLogEvent.MemberUpdate, member.user.id, changes, reasonOf(req));
     return member;
   });
 
@@ -257,7 +282,7 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
       needAbove(g, a.userId, role.position);
       member.roles = method === 'put' ? [...new Set([...member.roles, role.id])] : member.roles.filter((r) => r !== role.id);
       world.emitDispatch('GUILD_MEMBER_UPDATE', { guild_id: g.guild.id, ...member }, g.guild.id);
-      audit(g, a.userId, AUDIT.MEMBER_ROLE_UPDATE, member.user.id, [{ key: method === 'put' ? '$add' : '$remove', new_value: [{ id: role.id, name: role.name }] }], reasonOf(req));
+      audit(g, a.userId, AuditLogEvent.MemberRoleUpdate, member.user.id, [{ key: method === 'put' ? '$add' : '$remove', new_value: [{ id: role.id, name: role.name }] }], reasonOf(req));
       return reply.status(204).send();
     });
   }
@@ -268,10 +293,10 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     need(g, a.userId, P.KickMembers);
     const member = g.members.get(req.params.id);
     if (!member) throw unknown('Member');
-    needAbove(g, a.userId, highest(g, member.user.id));
+    needAbove(g, a.userId, highestRolePosition(g, member.user.id));
     g.members.delete(member.user.id);
     world.emitDispatch('GUILD_MEMBER_REMOVE', { guild_id: g.guild.id, user: member.user }, g.guild.id);
-    audit(g, a.userId, AUDIT.MEMBER_KICK, member.user.id, [], reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.MemberKick, member.user.id, [], reasonOf(req));
     return reply.status(204).send();
   });
 
@@ -298,11 +323,11 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     need(g, a.userId, P.BanMembers);
     const user = world.users.get(req.params.id);
     if (!user) throw unknown('User');
-    if (g.members.has(user.id)) needAbove(g, a.userId, highest(g, user.id));
+    if (g.members.has(user.id)) needAbove(g, a.userId, highestRolePosition(g, user.id));
     g.bans.set(user.id, { user, reason: reasonOf(req) ?? null });
     if (g.members.delete(user.id)) world.emitDispatch('GUILD_MEMBER_REMOVE', { guild_id: g.guild.id, user }, g.guild.id);
     world.emitDispatch('GUILD_BAN_ADD', { guild_id: g.guild.id, user }, g.guild.id);
-    audit(g, a.userId, AUDIT.MEMBER_BAN_ADD, user.id, [], reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.MemberBanAdd, user.id, [], reasonOf(req));
     return reply.status(204).send();
   });
 
@@ -314,12 +339,38 @@ export function guildRoutes(app: FastifyInstance, ctx: SimContext): void {
     if (!ban) throw unknown('Ban');
     g.bans.delete(req.params.id);
     world.emitDispatch('GUILD_BAN_REMOVE', { guild_id: g.guild.id, user: ban.user }, g.guild.id);
-    audit(g, a.userId, AUDIT.MEMBER_BAN_REMOVE, ban.user.id, [], reasonOf(req));
+    audit(g, a.userId, AuditLogEvent.MemberBanRemove, ban.user.id, [], reasonOf(req));
     return reply.status(204).send();
   });
 }
 
-function highest(g: SimGuild, userId: string): number {
-  if (g.guild.owner_id === userId) return Number.POSITIVE_INFINITY;
-  return Math.max(0, ...(g.members.get(userId)?.roles ?? []).map((r) => g.roles.get(r)?.position ?? 0));
+/** The properties of `o` that are not undefined (a PATCH changes only what it names). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const nullTo = <T, D>(value: T | null | undefined, fallback: D): T | D | undefined => (value === null ? fallback : value);
+
+/**
+ * The colors a role body sets (`colors`, or the deprecated `color`), or undefined. Secondary and
+ * tertiary colors need the ENHANCED_ROLE_COLORS feature (docs, Role Colors Object).
+ */
+function roleColorsOf(g: SimGuild, b: Static<typeof S.RoleCreate>): APIRoleColors | undefined {
+  if (b.colors) {
+    for (const key of ['secondary_color', 'tertiary_color'] as const) {
+      if (b.colors[key] != null && !g.guild.features.includes(GuildFeature.EnhancedRoleColors)) throw invalidForm(`colors.${key}`, 'Enhanced role colors require the ENHANCED_ROLE_COLORS guild feature.');
+    }
+    return roleColors(b.colors.primary_color ?? b.color ?? 0, { secondary_color: b.colors.secondary_color ?? null, tertiary_color: b.colors.tertiary_color ?? null });
+  }
+  return b.color === undefined ? undefined : roleColors(b.color ?? 0);
+}
+
+/** A role icon (data URI) stored as a hash; only guilds with ROLE_ICONS may set one. */
+function roleIcon(world: SimWorld, g: SimGuild, roleId: string, dataUri: string): string {
+  if (!g.guild.features.includes(GuildFeature.RoleIcons)) throw new DiscordError(400, 50101, 'This server needs more boosts to perform this action');
+  try {
+    return world.cdn.putImage('role-icons', roleId, dataUri);
+  } catch (err) {
+    throw invalidForm('icon', (err as Error).message, 'IMAGE_INVALID');
+  }
 }

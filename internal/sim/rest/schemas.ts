@@ -3,6 +3,7 @@
 // declared one of the wrong type, length or range is 50035 naming it (see validationError).
 import { type Static, type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifySchemaValidationError } from 'fastify';
+import { EmbedType, Locale } from 'discord-api-types/v10';
 import { DiscordError } from './context';
 
 export const Snowflake = Type.String({ pattern: '^[0-9]{1,20}$' });
@@ -38,11 +39,11 @@ export const GuildPatch = Body({
   default_message_notifications: Type.Optional(Nullable(Int(0, 1))),
   explicit_content_filter: Type.Optional(Nullable(Int(0, 2))),
   afk_channel_id: Type.Optional(Nullable(Snowflake)),
-  afk_timeout: Type.Optional(Type.Union([60, 300, 900, 1800, 3600].map((s) => Type.Literal(s)))),
+  afk_timeout: Type.Optional(Type.Union([Type.Literal(60), Type.Literal(300), Type.Literal(900), Type.Literal(1800), Type.Literal(3600)])),
   system_channel_id: Type.Optional(Nullable(Snowflake)),
   rules_channel_id: Type.Optional(Nullable(Snowflake)),
   public_updates_channel_id: Type.Optional(Nullable(Snowflake)),
-  preferred_locale: Type.Optional(Nullable(Str(2, 10))),
+  preferred_locale: Type.Optional(Nullable(Type.Enum(Locale))),
   premium_progress_bar_enabled: Type.Optional(Type.Boolean()),
   system_channel_flags: Type.Optional(Int(0, 2 ** 31 - 1)),
 });
@@ -70,6 +71,11 @@ const roleFields = {
   name: Type.Optional(Nullable(Str(0, 100))),
   permissions: Type.Optional(Nullable(PermissionBits)),
   color: Type.Optional(Nullable(Int(0, 0xffffff))),
+  colors: Type.Optional(Nullable(Type.Object({
+    primary_color: Type.Optional(Int(0, 0xffffff)),
+    secondary_color: Type.Optional(Nullable(Int(0, 0xffffff))),
+    tertiary_color: Type.Optional(Nullable(Int(0, 0xffffff))),
+  }))),
   hoist: Type.Optional(Nullable(Type.Boolean())),
   icon: Type.Optional(Image),
   unicode_emoji: Type.Optional(Nullable(Str(0, 100))),
@@ -89,7 +95,22 @@ export const MemberPatch = Body({
   flags: Type.Optional(Nullable(Int(0, 2 ** 31 - 1))),
 });
 
-const Embeds = Type.Array(Type.Object({}), { maxItems: 10 });
+const EmbedMedia = Type.Object({ url: Type.String({ maxLength: 2048 }) });
+/** An embed per discord-api-docs (Embed Structure): what Discord stores of it, with its limits. */
+const Embed = Type.Object({
+  title: Type.Optional(Str(0, 256)),
+  type: Type.Optional(Type.Enum(EmbedType)),
+  description: Type.Optional(Str(0, 4096)),
+  url: Type.Optional(Type.String({ maxLength: 2048 })),
+  timestamp: Type.Optional(Type.String({ format: 'date-time' })),
+  color: Type.Optional(Int(0, 0xffffff)),
+  footer: Type.Optional(Type.Object({ text: Str(0, 2048), icon_url: Type.Optional(Type.String({ maxLength: 2048 })) })),
+  image: Type.Optional(EmbedMedia),
+  thumbnail: Type.Optional(EmbedMedia),
+  author: Type.Optional(Type.Object({ name: Str(0, 256), url: Type.Optional(Type.String({ maxLength: 2048 })), icon_url: Type.Optional(Type.String({ maxLength: 2048 })) })),
+  fields: Type.Optional(Type.Array(Type.Object({ name: Str(0, 256), value: Str(0, 1024), inline: Type.Optional(Type.Boolean()) }), { maxItems: 25 })),
+});
+const Embeds = Type.Array(Embed, { maxItems: 10 });
 const messageFields = {
   content: Type.Optional(Nullable(Str(0, 2000))),
   embeds: Type.Optional(Nullable(Embeds)),
@@ -112,7 +133,7 @@ export const BanPut = Type.Union([
   Type.Null(),
   Body({ delete_message_days: Type.Optional(Int(0, 7)), delete_message_seconds: Type.Optional(Int(0, 604_800)) }),
 ]);
-export const InteractionCallback = Body({ type: Type.Integer(), data: Type.Optional(Nullable(Type.Object({}))) });
+export const InteractionCallback = Body({ type: Type.Integer(), data: Type.Optional(Nullable(Type.Object(messageFields))) });
 const CommandBody = Type.Object({
   name: Str(1, 32),
   type: Type.Optional(Int(1, 4)),

@@ -1,0 +1,13 @@
+// moderation: /ban /kick /timeout /warn /purge, each a case (./cases.ts) posted to the mod log
+// (./modlog.ts); /cases and /case to read them; /settings modlog.
+import type { BotModule } from '../types';
+import { ban, kick, timeout, warn } from './actions';
+import { caseCommand, casesCommand } from './cases-command';
+import { purge } from './purge';
+import { settingsCommand } from './settings-command';
+
+export const moderation: BotModule = {
+  name: 'moderation',
+  description: 'Moderation commands, cases and the mod log',
+  commands: [ban, kick, timeout, warn, purge, casesCommand, caseCommand, settingsCommand],
+};
