@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
 import type { ClusterKeys } from './keys';
-import type { SessionBudget } from './session-budget';
+import type { SessionBudget, SessionStart } from './session-budget';
 
 const MARGIN_MS = 250;
 const MIN_POLL_MS = 20;
@@ -27,14 +27,21 @@ export class IdentifyQueue {
   async waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> {
     const key = this.keys.identify(shardId % this.maxConcurrency);
     this.depth.set(++this.waiting);
+    let start: SessionStart | undefined;
     try {
-      await this.budget?.take(signal);
+      start = await this.budget?.take(signal);
       for (;;) {
         signal.throwIfAborted();
-        if ((await this.redis.set(key, `${this.node} ${shardId}`, 'PX', this.intervalMs + MARGIN_MS, 'NX')) === 'OK') return;
+        if ((await this.redis.set(key, `${this.node} ${shardId}`, 'PX', this.intervalMs + MARGIN_MS, 'NX')) === 'OK') {
+          start?.sent();
+          return;
+        }
         const ttl = await this.redis.pttl(key);
         await sleep(Math.max(MIN_POLL_MS, ttl) + Math.random() * MIN_POLL_MS, signal);
       }
+    } catch (err) {
+      start?.cancel();
+      throw err;
     } finally {
       this.depth.set(--this.waiting);
     }

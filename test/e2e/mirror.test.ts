@@ -82,11 +82,12 @@ describe('splashtail mirror', () => {
     const [a, b] = s.guilds;
     const source = { guild: a!.id, channel: await s.createChannel(a!.id, 'redelivery-source') };
     const target = { guild: b!.id, channel: await s.createChannel(b!.id, 'redelivery-target') };
-    // Posted before the link exists, so nothing mirrors them; then the link, and the state a node
-    // leaves when it dies mid-send: `posted` reached the target but its row stayed pending,
-    // `lost` never left the node.
-    const posted = await s.say(source.guild, source.channel, 'sent before the crash');
-    const lost = await s.say(source.guild, source.channel, 'lost in the crash');
+    // The messages are written in a channel no link reads (the proxy's own delivery of them must not
+    // race the rows below) and replayed as the source's. Then the state a node leaves when it dies
+    // mid-send: `posted` reached the target but its row stayed pending, `lost` never left the node.
+    const scratch = await s.createChannel(a!.id, 'redelivery-scratch');
+    const posted = { ...(await s.say(source.guild, scratch, 'sent before the crash')), channel_id: source.channel };
+    const lost = { ...(await s.say(source.guild, scratch, 'lost in the crash')), channel_id: source.channel };
     const l = await s.link(source, target);
     const copy = await s.rest<SimMessage>('POST', `/webhooks/${l.webhook_id}/${l.webhook_token}?wait=true`, { content: posted.content, username: 'x' });
     for (const m of [posted, lost]) {
@@ -99,7 +100,6 @@ describe('splashtail mirror', () => {
     await channel.waitForConfirms();
     await connection.close();
 
-    // Both: the proxy's own earlier deliveries of these events may settle one before the redelivery arrives.
     await waitUntil('both rows settled', async () => (await targetIdOf(l.id, lost.id)) !== undefined && (await targetIdOf(l.id, posted.id)) !== undefined);
     assert.equal(await targetIdOf(l.id, posted.id), copy.id, 'the copy already in the target is recorded');
     assert.deepEqual((await s.messages(target.channel)).map((m) => m.content), ['sent before the crash', 'lost in the crash']);
