@@ -1,11 +1,12 @@
 // The bot's identify limit across every node: one Redis key per bucket (shard % max_concurrency)
 // taken with SET NX PX for one identify interval. Whoever sets it may IDENTIFY; the others wait
 // for the key to expire. A small margin keeps two nodes' IDENTIFYs apart even when one of them
-// reaches Discord a little late. The daily budget is checked first (session-budget.ts).
+// reaches Discord a little late. The daily budget is checked once the slot is taken
+// (session-budget.ts), right before the IDENTIFY goes out.
 import type { Redis } from 'ioredis';
 import type { Gauge } from 'prom-client';
 import type { ClusterKeys } from './keys';
-import type { SessionBudget, SessionStart } from './session-budget';
+import type { SessionBudget } from './session-budget';
 
 const MARGIN_MS = 250;
 const MIN_POLL_MS = 20;
@@ -23,25 +24,22 @@ export class IdentifyQueue {
     private readonly budget?: SessionBudget,
   ) {}
 
-  /** Resolves once `shardId` may IDENTIFY (its bucket's slot is taken for it); rejects when aborted. */
+  /** Resolves once `shardId` may IDENTIFY (its bucket's slot and a start of the daily budget are taken for it); rejects when aborted. */
   async waitForIdentify(shardId: number, signal: AbortSignal): Promise<void> {
     const key = this.keys.identify(shardId % this.maxConcurrency);
     this.depth.set(++this.waiting);
-    let start: SessionStart | undefined;
     try {
-      start = await this.budget?.take(signal);
       for (;;) {
         signal.throwIfAborted();
-        if ((await this.redis.set(key, `${this.node} ${shardId}`, 'PX', this.intervalMs + MARGIN_MS, 'NX')) === 'OK') {
-          start?.sent();
-          return;
+        if ((await this.redis.set(key, `${this.node} ${shardId}`, 'PX', this.intervalMs + MARGIN_MS, 'NX')) !== 'OK') {
+          const ttl = await this.redis.pttl(key);
+          await sleep(Math.max(MIN_POLL_MS, ttl) + Math.random() * MIN_POLL_MS, signal);
+          continue;
         }
-        const ttl = await this.redis.pttl(key);
-        await sleep(Math.max(MIN_POLL_MS, ttl) + Math.random() * MIN_POLL_MS, signal);
+        const verdict = (await this.budget?.tryTake()) ?? { granted: true };
+        if (verdict.granted) return;
+        await sleep(verdict.retryInMs, signal);
       }
-    } catch (err) {
-      start?.cancel();
-      throw err;
     } finally {
       this.depth.set(--this.waiting);
     }

@@ -54,7 +54,7 @@ export async function createCluster(o: ClusterOptions): Promise<Cluster & { shar
   const prefix = config.proxy.session_key_prefix;
   const keys = clusterKeys(prefix);
   const name = config.proxy.node_name ?? `${config.proxy.host}:${config.proxy.port}`;
-  const budget = o.sessionStartLimit && new SessionBudget(o.sessionStartLimit, logger, metrics.sessionStartsRemaining);
+  const budget = o.sessionStartLimit && new SessionBudget({ redis, prefix, node: name, fetchLimit: o.sessionStartLimit, logger, remainingGauge: metrics.sessionStartsRemaining });
   const identify = new IdentifyQueue(redis, keys, name, o.maxConcurrency, config.proxy.identify_interval_ms, metrics.identifyQueueDepth, budget);
   const { shards } = config.proxy;
   if (shards !== 'auto') {

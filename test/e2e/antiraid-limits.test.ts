@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuditLogEvent } from 'discord-api-types/v10';
-import { type AntiraidWorld, type AuditEntry, startAntiraid } from '../helpers/antiraid';
+import { type AntiraidWorld, type AuditEntry, eventually, startAntiraid } from '../helpers/antiraid';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MANAGE_CHANNELS = 1n << 4n;
@@ -63,10 +63,10 @@ describe('anti-nuke limits (sim -> proxy -> bot, Postgres, Redis)', () => {
     t.diagnostic(`4th deletion's audit entry -> ban's audit entry: ${latency} ms`);
     assert.ok(latency >= 0 && latency < 2_000, `banned ${latency} ms after the 4th deletion's audit entry`);
     assert.ok((await w.state()).bans.some((b) => b.user.id === raider));
-    const cases = await casesOf(raider);
+    // The case is recorded and reported just after the ban itself.
+    const cases = await eventually('the case recorded', async () => ((await casesOf(raider)).length ? casesOf(raider) : undefined));
     assert.deepEqual(cases.map((c) => [c.action, c.state]), [['ban', 'applied']], 'exactly one case, applied');
-    const lines = await modlogLines();
-    assert.ok(lines.some((l) => l.startsWith(`Case #${cases[0]!.number}: ban of <@${raider}>`) && !l.includes('FAILED')), `mod log: ${lines.join(' | ')}`);
+    await eventually('the case in the mod log', async () => (await modlogLines()).find((l) => l.startsWith(`Case #${cases[0]!.number}: ban of <@${raider}>`) && !l.includes('FAILED')), 15_000, () => `mod log: ${w.output()}`);
   });
 
   it('leaves an exempt member alone', async () => {
@@ -85,12 +85,10 @@ describe('anti-nuke limits (sim -> proxy -> bot, Postgres, Redis)', () => {
     const bot = roles.find((r) => r.managed)!;
     assert.ok(roles.find((r) => r.name === 'high')!.position > bot.position, 'the role is above the bot');
     assert.equal((await nuke(high, await channels(5, 'high'))).length, 5);
-    let cases: CaseRow[] = [];
-    for (const deadline = Date.now() + 15_000; !cases.length && Date.now() < deadline; await sleep(100)) cases = await casesOf(high);
+    const cases = await eventually('the case recorded', async () => ((await casesOf(high)).length ? casesOf(high) : undefined));
     assert.deepEqual(cases.map((c) => [c.action, c.state]), [['ban', 'failed']]);
     assert.match(cases[0]!.error ?? '', /at or above the bot/);
     assert.ok(!(await w.state()).bans.some((b) => b.user.id === high), 'not banned');
-    const lines = await modlogLines();
-    assert.ok(lines.some((l) => l.startsWith(`Case #${cases[0]!.number}: ban of <@${high}>`) && l.includes('FAILED')), `mod log: ${lines.join(' | ')}`);
+    await eventually('the failed case in the mod log', async () => (await modlogLines()).find((l) => l.startsWith(`Case #${cases[0]!.number}: ban of <@${high}>`) && l.includes('FAILED')), 15_000, () => `mod log: ${w.output()}`);
   });
 });

@@ -105,7 +105,8 @@ describe('limit punishments, revert, case numbers, command overrides (sim -> pro
     assert.equal(s.channels.find((c) => c.name === 'lounge')!.position, 9);
     // The bot holds Send Messages but not Mention Everyone: it can deny only the former.
     assert.deepEqual(secrets.permission_overwrites, [{ id: w.guildId, type: 0, allow: '0', deny: P.SendMessages.toString() }]);
-    assert.ok(((await w.state()).messages[modlog] ?? []).some((m) => m.content.startsWith(`Reverted what <@${raider}> deleted`)), 'revert reported in the mod log');
+    // The report is posted once everything is back, so it may follow the last channel by a moment.
+    await eventually('revert reported in the mod log', async () => ((await w.state()).messages[modlog] ?? []).some((m) => m.content.startsWith(`Reverted what <@${raider}> deleted`)) || undefined);
 
     const roleRaider = await w.member('rolenuker', P.ManageRoles);
     // Roles created after the raider's land below it, so the raider may delete them.

@@ -3,7 +3,8 @@
 // shards. One bot is connected through a node that survives, the other through the node then
 // killed -9: it reconnects through the relay to a survivor and RESUMEs. Each bot gets, per shard,
 // every event the sim sent, in order, none twice; the sim sees no new IDENTIFY. The truth is one
-// client per shard connected straight to the sim with the bots' intents.
+// client per shard connected straight to the sim with the bots' intents. Then a 4th node joins and
+// takes a shard by hand-off, with the same checks.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -33,7 +34,7 @@ const botEvents = (bot: Running): BotEvent[] =>
   });
 const loadOf = (events: BotEvent[], shard: number) => events.filter((e) => e.shard === shard && !PER_SESSION.has(e.t)).map((e) => `${e.t} ${e.hash}`);
 
-describe('discord.js bots across a kill -9 of one of 3 auto-sharded nodes (#11)', () => {
+describe('discord.js bots across a kill -9 of one of 3 auto-sharded nodes, then a node joining (#11)', () => {
   let d: Deployment;
   let relay: TcpRelay;
   /** The relay reads this list at each new connection: the test points bots at chosen nodes. */
@@ -129,5 +130,29 @@ describe('discord.js bots across a kill -9 of one of 3 auto-sharded nodes (#11)'
     await assertExactlyOnce('the steady bot', steady);
     await assertExactlyOnce('the moving bot', moving);
     console.log(`kill -9 of a node under load: its shard Ready on a survivor after ${readyMs} ms (lease 3 s); both bots lost nothing`);
+  });
+
+  it('a node joining takes its share by hand-off: both bots lose nothing and see nothing twice, no IDENTIFY', async () => {
+    const survivor = d.nodes.get('node-a')!;
+    const [steady, moving] = bots as [Running, Running];
+    const identifiesBefore = await identifies();
+    const [steadyAt, movingAt] = [counts(steady), counts(moving)];
+    const joinedAt = Date.now();
+    const joiner = await d.startNode('node-d');
+    backends.push(backend(joiner));
+    await waitUntil('node-d owns a shard, Ready', async () => {
+      const rows = await d.shards(survivor);
+      return rows.some((r) => r.node === 'node-d') && rows.every((r) => r.status === 'Ready');
+    }, 30_000, () => d.output());
+    await waitUntil('events flow again to both bots on every shard', () => flowing(steady, steadyAt, 60)() && flowing(moving, movingAt, 60)(), 30_000, () => d.output());
+
+    assert.equal(await identifies(), identifiesBefore, 'the sim saw no new IDENTIFY');
+    const joined = (await d.shards(survivor)).find((r) => r.node === 'node-d')!.shard;
+    const moved = (await d.connections(joined)).connections.at(-1)!;
+    assert.ok(moved.started === 'RESUME' && Date.parse(moved.opened_at) > joinedAt, 'node-d RESUMEd the shard it took');
+    for (const s of await d.allConnections()) assert.deepEqual(overlaps(s.connections), [], `shard ${s.shard}: no overlapping upstream connections`);
+    for (const bot of bots) assert.equal(botEvents(bot).filter((e) => e.t === 'READY').length, SHARDS, 'no bot IDENTIFYed again');
+    await assertExactlyOnce('the steady bot', steady);
+    await assertExactlyOnce('the moving bot', moving);
   });
 });
