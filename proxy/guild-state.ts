@@ -285,6 +285,13 @@ export class GuildState {
     return n;
   }
 
+  /** Guilds READY listed whose GUILD_CREATE has not come (or that Discord reports unavailable). */
+  awaited(): number {
+    let n = 0;
+    for (const g of this.guilds.values()) for (const entry of g.values()) if (entry.base.unavailable) n++;
+    return n;
+  }
+
   /**
    * Applies one dispatch. Returns the entity as it was before an UPDATE/DELETE (guild without
    * its lists, channel, thread, role or member), which the state cache publishes as `old`: the

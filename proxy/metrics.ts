@@ -10,6 +10,7 @@ export function createProxyMetrics(registry: Registry) {
     buffered: new Gauge({ name: 'proxy_buffered_events', help: 'Events kept for disconnected sessions and unheld shards', registers: [registry] }),
     bufferOverflow: new Counter({ name: 'proxy_buffer_overflow_total', help: 'Events dropped because a buffer was full', labelNames: ['shard'], registers: [registry] }),
     latency: new Gauge({ name: 'proxy_upstream_latency_ms', help: 'Upstream heartbeat round trip', labelNames: ['shard'], registers: [registry] }),
+    memorySaving: new Gauge({ name: 'proxy_memory_saving_mode', help: "1 while V8's memory-saving mode is on (the guild state filling), else 0", registers: [registry] }),
   };
 }
 

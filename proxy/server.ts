@@ -9,6 +9,7 @@ import { Downstream } from './downstream';
 import { persistDownstream } from './downstream-persist';
 import { GuildState } from './guild-state';
 import { GuildStore } from './guild-store';
+import { MemoryMode } from './memory-mode';
 import { startConsumers } from './consumers';
 import { createProxyMetrics } from './metrics';
 import { restForward } from './rest-forward';
@@ -73,7 +74,11 @@ export async function runProxy(config: Config): Promise<void> {
   // A taken shard appends to its log under its new epoch, then RESUMEs (no READY, no
   // GUILD_CREATE: its guild state comes from Redis first); bots of a shard that changed owner
   // here RESUME from the log.
+  const memoryMode = new MemoryMode(() => upstream.statuses().every((s) => s.status === 'Ready') && guilds.awaited() === 0, logger, metrics.memorySaving);
+  memoryMode.save();
+  upstream.on('ready', () => memoryMode.save());
   ownership.on('acquired', (shard, epoch) => {
+    memoryMode.save();
     void (async () => {
       await persist?.log.acquire(shard, epoch);
       await upstream.acquire(shard, epoch);

@@ -133,6 +133,14 @@ describe('gateway proxy (sim -> proxy -> discord.js)', () => {
     for (const shard of ['0', '2', '3']) assert.equal(afterStats[shard]!.identifies, before[shard]!.identifies);
   });
 
+  it('saves memory while a READY fills the guild state, and stops once every shard is Ready', async () => {
+    const saving = async () => /^proxy_memory_saving_mode(\{[^}]*\})? 1$/m.test(await (await fetch(`${proxyUrl}/metrics`)).text());
+    await waitUntil('memory-saving mode off after the start', async () => !(await saving()));
+    await fetch(`${simUrl}/_sim/shards/2/invalid-session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resumable":false}' });
+    await waitUntil('memory-saving mode on for the new READY', saving);
+    await waitUntil('memory-saving mode off once shard 2 is Ready again', async () => !(await saving()) && (await allShardsReady()));
+  });
+
   it('answers downstream protocol errors with Discord close codes; other sessions are untouched', async () => {
     const ws = proxyUrl.replace('http', 'ws');
     const cases: [string, (c: RawGatewayClient) => void, number][] = [
