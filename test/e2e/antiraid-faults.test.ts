@@ -1,7 +1,8 @@
 // AntiRaid with Postgres down (a private server, stopped under the running bot): a raid is still
 // stopped from the rules' copy in Redis, the mod log says at once that the case is pending, and
 // the case is written with its number once Postgres is back. Commands whose permissions cannot be
-// read are refused with the reason, except those that need no permission.
+// read are refused with the reason, except those that need no permission. A pending case outlives
+// its cluster: it waits in Redis and the restarted cluster writes it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type AntiraidWorld, eventually, limitRule, startAntiraid } from '../helpers/antiraid';
@@ -56,5 +57,32 @@ describe('AntiRaid with Postgres down (sim -> proxy -> bot, private Postgres)', 
     const { rows } = await w.pool.query('select number, action, state, target_id from cases order by number');
     assert.deepEqual(rows.map((r) => [r.number, r.action, r.state]), [[1, 'warn', 'applied'], [2, 'ban', 'applied']]);
     assert.equal(rows[1].target_id, raider);
+  });
+
+  it('a case pending when its cluster is killed -9 is written once, by the restarted cluster', async () => {
+    type Cluster = { id: number; state: string; pid: number | null };
+    const cluster = async () => ((await (await fetch(`${w.webUrl}/clusters`)).json()) as { clusters: Cluster[] }).clusters[0]!;
+    const raider = await w.member('second-raider', P.ManageChannels);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(((await (await w.act(w.ownerId, 'POST', `/guilds/${w.guildId}/channels`, { name: `second-${i}` })).json()) as { id: string }).id);
+    assert.equal((await w.act(raider, 'DELETE', `/channels/${ids[0]}`)).status, 200);
+    await pg.stop();
+    for (const id of ids.slice(1)) await w.act(raider, 'DELETE', `/channels/${id}`);
+    await eventually('a pending-case line', async () => (await modlogLines()).find((l) => l.startsWith(`Case: ban of <@${raider}>`)), 15_000, () => w.output());
+
+    const { pid } = await cluster();
+    // The case lives only in Redis now: the process that queued it is gone before Postgres is back.
+    process.kill(pid!, 'SIGKILL');
+    await pg.start();
+    await eventually('the cluster restarted', async () => {
+      const c = await cluster();
+      return c.pid !== pid && c.state === 'up' ? c : undefined;
+    }, 60_000, () => w.output());
+    await eventually('the case in the mod log', async () => (await modlogLines()).find((l) => l.startsWith(`Case #3: ban of <@${raider}>`)), 30_000, () => w.output());
+    // Time for a second write, were the queued case taken twice.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const { rows } = await w.pool.query('select number, action, target_id from cases where number > 2 order by number');
+    assert.deepEqual(rows.map((r) => [r.number, r.action, r.target_id]), [[3, 'ban', raider]]);
+    assert.equal((await modlogLines()).filter((l) => l.startsWith('Case #3:')).length, 1, 'one mod-log line for the case');
   });
 });

@@ -41,6 +41,8 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 
 export interface AntiraidWorld {
   simUrl: string;
+  /** The webserver hosting the bot's clusterer (GET /clusters: pids, states). */
+  webUrl: string;
   guildId: string;
   ownerId: string;
   general: string;
@@ -95,9 +97,10 @@ export async function startAntiraid(options: AntiraidOptions = {}): Promise<Anti
   // A fault test stops Postgres under idle clients: their error is expected, not a crash.
   pool.on('error', () => {});
   const proxyPort = await freePort();
+  const webPort = await freePort();
   const prefixes = [uniqueName('st_antiraid'), uniqueName('st_antiraid_proxy')];
   const { path } = writeTestConfig({
-    'discord_auth.api_url': `${simUrl}/api`, 'meta.postgres_url': db.url, 'meta.port': await freePort(),
+    'discord_auth.api_url': `${simUrl}/api`, 'meta.postgres_url': db.url, 'meta.port': webPort,
     'meta.bot_iserver_base_port': 20_000 + Math.floor(Math.random() * 20_000), 'clusterer.redis_channel': prefixes[0],
     'proxy.port': proxyPort, 'proxy.session_key_prefix': prefixes[1],
   });
@@ -128,7 +131,7 @@ export async function startAntiraid(options: AntiraidOptions = {}): Promise<Anti
     return text ? JSON.parse(text) : undefined;
   };
   return {
-    simUrl, guildId, ownerId, general, pool, post, act,
+    simUrl, webUrl: `http://127.0.0.1:${webPort}`, guildId, ownerId, general, pool, post, act,
     state: async () => (await (await fetch(`${simUrl}/_sim/guilds/${guildId}/state`)).json()) as GuildState,
     async command(userId, name, options) {
       const { id } = (await post('/_sim/interactions', { guild_id: guildId, channel_id: general, user_id: userId, command_name: name, options })) as { id: string };

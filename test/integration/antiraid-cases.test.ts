@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { limitsSettings } from '../../bot/modules/limits/settings';
-import { getCase, openCase } from '../../bot/modules/moderation/cases';
+import { getCase, listCases, openCase, openPendingCase } from '../../bot/modules/moderation/cases';
 import { SettingsStore } from '../../bot/modules/settings-store';
 import { migrate } from '../../internal/db/migrate';
 import { createPool, type Pool } from '../../internal/db/pool';
@@ -34,6 +34,20 @@ describe('antiraid cases and settings (real Postgres)', () => {
     }
     const one = made.find((c) => c.reason === 'r7')!;
     assert.deepEqual(await getCase(pool, one.guild_id, one.number), one);
+  });
+
+  it('a pending case written twice, or by two writers at once, is one case and takes one number', async () => {
+    const guild = '100000000000000009';
+    const pendingCase = (id: string) => ({ guild_id: guild, action: 'ban' as const, actor_id: '200000000000000001', target_id: '300000000000000099', pending_id: id });
+    const first = await openPendingCase(pool, pendingCase('p-1'));
+    const again = await openPendingCase(pool, pendingCase('p-1'));
+    assert.deepEqual([first.created, again.created], [true, false]);
+    assert.deepEqual(again.case, first.case);
+    const racing = await Promise.all(Array.from({ length: 8 }, () => openPendingCase(pool, pendingCase('p-2'))));
+    assert.equal(racing.filter((r) => r.created).length, 1, 'one writer created it');
+    const next = await openCase(pool, { guild_id: guild, action: 'warn', actor_id: '200000000000000001', target_id: '300000000000000098' });
+    assert.deepEqual((await listCases(pool, guild)).map((c) => c.number).reverse(), [1, 2, 3], 'no number taken by a repeated write');
+    assert.equal(next.number, 3);
   });
 
   it('a failed insert leaves no gap', async () => {

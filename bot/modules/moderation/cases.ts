@@ -18,20 +18,48 @@ export interface Case {
   created_at: Date;
 }
 
-export type NewCase = Pick<Case, 'guild_id' | 'action' | 'actor_id' | 'target_id'> & { reason?: string | null; state?: Case['state']; error?: string | null; created_at?: Date };
+export type NewCase = Pick<Case, 'guild_id' | 'action' | 'actor_id' | 'target_id'> & {
+  reason?: string | null;
+  state?: Case['state'];
+  error?: string | null;
+  created_at?: Date;
+  /** The id a case queued while the database was down carries: writing it again makes no second case. */
+  pending_id?: string;
+};
+
+/** The unique constraint of `cases.pending_id` (migration 006). */
+const PENDING_ID_TAKEN = { code: '23505', constraint: 'cases_pending_id_key' };
 
 export async function openCase(pool: Pool, c: NewCase): Promise<Case> {
-  const { rows } = await pool.query<Case>(
+  const { rows } = await insertCase(pool, c);
+  return rows[0]!;
+}
+
+/** Writes a case queued while the database was down; `created` is false when it was written already. */
+export async function openPendingCase(pool: Pool, c: NewCase & { pending_id: string }): Promise<{ case: Case; created: boolean }> {
+  try {
+    return { case: (await insertCase(pool, c)).rows[0]!, created: true };
+  } catch (err) {
+    // Written already (or by another writer at this moment): its statement is rolled back whole.
+    const { code, constraint } = err as { code?: string; constraint?: string };
+    if (code !== PENDING_ID_TAKEN.code || constraint !== PENDING_ID_TAKEN.constraint) throw err;
+  }
+  const { rows } = await pool.query<Case>('select * from cases where pending_id = $1', [c.pending_id]);
+  return { case: rows[0]!, created: false };
+}
+
+function insertCase(pool: Pool, c: NewCase) {
+  // A pending id already written fails the insert (unique), and the counter's bump with it.
+  return pool.query<Case>(
     `with n as (
        insert into guild_case_counters (guild_id, last_number) values ($1, 1)
        on conflict (guild_id) do update set last_number = guild_case_counters.last_number + 1
        returning last_number)
-     insert into cases (guild_id, number, action, actor_id, target_id, reason, state, error, created_at)
-     select $1, n.last_number, $2, $3, $4, $5, $6, $7, coalesce($8, now()) from n
+     insert into cases (guild_id, number, action, actor_id, target_id, reason, state, error, created_at, pending_id)
+     select $1, n.last_number, $2, $3, $4, $5, $6, $7, coalesce($8, now()), $9 from n
      returning *`,
-    [c.guild_id, c.action, c.actor_id, c.target_id, c.reason ?? null, c.state ?? 'applied', c.error ?? null, c.created_at ?? null],
+    [c.guild_id, c.action, c.actor_id, c.target_id, c.reason ?? null, c.state ?? 'applied', c.error ?? null, c.created_at ?? null, c.pending_id ?? null],
   );
-  return rows[0]!;
 }
 
 export async function getCase(pool: Pool, guildId: string, number: number): Promise<Case | undefined> {

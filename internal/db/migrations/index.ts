@@ -4,6 +4,7 @@ import guildSettingsAndCases from './002-guild-settings-and-cases';
 import memberRestore from './003-member-restore';
 import mirror from './004-mirror';
 import apiTokens from './005-api-tokens';
+import casePendingId from './006-case-pending-id';
 
 export interface Migration {
   id: number;
@@ -17,4 +18,5 @@ export const migrations: Migration[] = [
   { id: 3, name: 'member_restore', sql: memberRestore },
   { id: 4, name: 'mirror', sql: mirror },
   { id: 5, name: 'api_tokens', sql: apiTokens },
+  { id: 6, name: 'case_pending_id', sql: casePendingId },
 ];
