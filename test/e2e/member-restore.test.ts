@@ -1,6 +1,6 @@
 // Member restore, end to end through the sim: members opt in on the webserver's own authorize
 // route (the sim's OAuth2, as those users), a raider nukes the guild (channels and roles deleted,
-// members kicked), a backup restore and `/backups members` bring it back with the members who
+// members kicked), a backup restore and `/backups members` (the bot behind the proxy) bring it back with the members who
 // opted in, with their backed-up roles, and nobody else. Then the tokens: encrypted in Postgres,
 // refreshed before expiry and when Discord refuses them, withdrawn by the user.
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { TokenCipher } from '../../internal/member-restore/token-cipher';
 import { writeTestConfig } from '../helpers/config';
 import { freePort } from '../helpers/ports';
 import { type Running, start } from '../helpers/process';
-import { createTestDatabase, REDIS_URL, uniqueName } from '../helpers/services';
+import { createTestDatabase, dropRedisKeys, REDIS_URL, uniqueName } from '../helpers/services';
 
 const SECRET = 'dev-jobserver-bot-secret-0123456789abcdef';
 /** config.yaml.example's dev key, which the services of this test use. */
@@ -32,7 +32,9 @@ type State = {
 describe('member restore (opt-in, nuke, backup restore + member restore)', () => {
   let sim: Running;
   let jobs: Running;
+  let proxy: Running;
   let web: Running;
+  const proxyPrefix = `${uniqueName('st_member_restore_proxy')}:`;
   let simUrl: string;
   let api: string;
   let jobsUrl: string;
@@ -103,17 +105,22 @@ describe('member restore (opt-in, nuke, backup restore + member restore)', () =>
     ({ id: guildId, owner_id: ownerId } = ((await (await fetch(`${simUrl}/_sim/guilds`)).json()) as { id: string; owner_id: string }[])[0]!);
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
-    const [jobsPort, apiPort] = [await freePort(), await freePort()];
+    const [jobsPort, apiPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
     jobsUrl = `http://127.0.0.1:${jobsPort}`;
     api = `http://127.0.0.1:${apiPort}`;
     const { path } = writeTestConfig({
       'discord_auth.api_url': `${simUrl}/api`, 'sites.api': api, 'meta.postgres_url': db.url, 'meta.jobserver_port': jobsPort, 'meta.jobserver_url': jobsUrl,
       'meta.port': apiPort, 'meta.bot_iserver_base_port': 20_000 + Math.floor(Math.random() * 20_000), 'clusterer.redis_channel': uniqueName('st_member_restore'),
-      'object_storage.path': mkdtempSync(join(tmpdir(), 'st-objects-')),
+      'object_storage.path': mkdtempSync(join(tmpdir(), 'st-objects-')), 'proxy.port': proxyPort, 'proxy.session_key_prefix': proxyPrefix,
     });
     jobs = start(['jobs', '--config', path]);
     await jobs.waitFor(/jobserver listening/);
-    web = start(['webserver', '--config', path]);
+    // The bot behind the proxy, as in production; the jobserver calls Discord's REST itself.
+    proxy = start(['proxy', '--config', path]);
+    await proxy.waitFor(/"msg":"proxy listening/);
+    web = start(['webserver', '--config', path], {
+      env: { SPLASHTAIL__BOT__GATEWAY_URL: `ws://127.0.0.1:${proxyPort}`, SPLASHTAIL__DISCORD_AUTH__API_URL: `http://127.0.0.1:${proxyPort}/api` },
+    });
     for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
       const res = await fetch(`${api}/clusters`).then((r) => r.json() as Promise<{ clusters: { state: string }[] }>).catch(() => undefined);
       if (res?.clusters.length && res.clusters.every((c) => c.state === 'up')) break;
@@ -138,7 +145,9 @@ describe('member restore (opt-in, nuke, backup restore + member restore)', () =>
   after(async () => {
     await web?.stop();
     await jobs?.stop();
+    await proxy?.stop();
     await sim?.stop();
+    await dropRedisKeys(proxyPrefix);
     const redis = new Redis(REDIS_URL);
     await redis.del(...Object.values(cookies).map((id) => `splashtail:web:member-restore:${id}`), 'splashtail:none');
     await redis.quit();
