@@ -9,9 +9,22 @@ import type { LimitRule, LimitsSettings } from './settings';
 /** How long the `timeout` punishment lasts: long enough for a moderator to look. */
 export const TIMEOUT_MS = 24 * 3600_000;
 
+/** Member fetches under way: a raider's entries past a limit arrive together, and share one GET. */
+const fetching = new Map<string, Promise<GuildMember | null>>();
+
+function fetchMember(guild: Guild, userId: string): Promise<GuildMember | null> {
+  const key = `${guild.id}:${userId}`;
+  let member = fetching.get(key);
+  if (!member) {
+    member = guild.members.fetch(userId).catch(() => null).finally(() => fetching.delete(key));
+    fetching.set(key, member);
+  }
+  return member;
+}
+
 /** The member (null when not one) and whether the settings exempt them. */
 export async function exemption(guild: Guild, userId: string, settings: LimitsSettings): Promise<{ member: GuildMember | null; exempt: boolean }> {
-  const member = await guild.members.fetch(userId).catch(() => null);
+  const member = await fetchMember(guild, userId);
   const exempt = settings.exempt_users.includes(userId) || (member !== null && member.roles.cache.some((r) => settings.exempt_roles.includes(r.id)));
   return { member, exempt };
 }
