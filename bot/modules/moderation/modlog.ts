@@ -85,7 +85,7 @@ function scheduleFlush(ctx: CommandContext, ms: number): void {
   if (flushing.has(ctx)) return;
   flushing.add(ctx);
   setTimeout(() => {
-    void flush(ctx).then((done) => {
+    void flush(ctx).catch(() => false).then((done) => {
       flushing.delete(ctx);
       if (!done) scheduleFlush(ctx, RETRY_MS);
     });
