@@ -1,6 +1,5 @@
 // moderation: /ban /kick /timeout /warn /purge, each a case (./cases.ts) posted to the mod log
 // (./modlog.ts); /cases and /case to read them; /settings modlog.
-import { Events } from 'discord.js';
 import type { BotModule } from '../types';
 import { ban, kick, timeout, warn } from './actions';
 import { caseCommand, casesCommand } from './cases-command';
@@ -13,5 +12,6 @@ export const moderation: BotModule = {
   description: 'Moderation commands, cases and the mod log',
   commands: [ban, kick, timeout, warn, purge, casesCommand, caseCommand, settingsCommand],
   // Cases queued while the database was down, by this cluster's previous process or another's.
-  listen: (ctx) => void ctx.client.once(Events.ClientReady, () => resumePendingCases(ctx)),
+  // The event's name, not discord.js's Events enum: the command list loads without discord.js.
+  listen: (ctx) => void ctx.client.once('clientReady', () => resumePendingCases(ctx)),
 };
