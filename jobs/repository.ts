@@ -4,6 +4,7 @@
 // the work. Every write of a running task is fenced: it applies only while the writer still
 // holds an unexpired lease, and returns whether it did.
 import type pg from 'pg';
+import { inTransaction } from '../internal/db/pool';
 import type { SkippedChannel } from './tasks/archive';
 
 export type TaskState = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -75,19 +76,10 @@ export class TaskRepository {
   async claim(workerId: string, leaseSeconds: number, graceSeconds: number): Promise<Task | undefined> {
     // Claims are serialised (briefly) so two jobservers cannot both start a task of one guild;
     // SKIP LOCKED still keeps them off each other's rows.
-    const client = await this.db.connect();
-    try {
-      await client.query('begin');
+    return inTransaction(this.db, async (client) => {
       await client.query("select pg_advisory_xact_lock(hashtext('splashtail:jobs:claim'))");
-      const task = await this.claimIn(client, workerId, leaseSeconds, graceSeconds);
-      await client.query('commit');
-      return task;
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return this.claimIn(client, workerId, leaseSeconds, graceSeconds);
+    });
   }
 
   private async claimIn(client: pg.PoolClient, workerId: string, leaseSeconds: number, graceSeconds: number): Promise<Task | undefined> {

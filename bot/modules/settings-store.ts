@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Pool } from '../../internal/db/pool';
+import { inTransaction, type Pool } from '../../internal/db/pool';
 
 export type SettingsModule = 'limits' | 'moderation' | 'permissions';
 
@@ -80,21 +80,13 @@ export class SettingsStore {
   }
 
   async update<S extends z.ZodType>(guildId: string, module: SettingsModule, schema: S, change: (current: z.output<S>) => z.output<S>): Promise<z.output<S>> {
-    const client = await this.pool.connect();
-    let next: z.output<S>;
-    try {
-      await client.query('begin');
+    const next = await inTransaction(this.pool, async (client) => {
       await client.query('insert into guild_settings (guild_id, module) values ($1, $2) on conflict do nothing', [guildId, module]);
       const { rows } = await client.query<{ settings: unknown }>('select settings from guild_settings where guild_id = $1 and module = $2 for update', [guildId, module]);
-      next = schema.parse(change(schema.parse(rows[0]?.settings ?? {})));
-      await client.query('update guild_settings set settings = $3, updated_at = now() where guild_id = $1 and module = $2', [guildId, module, JSON.stringify(next)]);
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      const changed: z.output<S> = schema.parse(change(schema.parse(rows[0]?.settings ?? {})));
+      await client.query('update guild_settings set settings = $3, updated_at = now() where guild_id = $1 and module = $2', [guildId, module, JSON.stringify(changed)]);
+      return changed;
+    });
     await this.invalidate(guildId, module);
     return next;
   }

@@ -24,6 +24,22 @@ export function createPool(url: string, logger: Logger, { max = 10, connectTimeo
   return pool;
 }
 
+/** Runs `work` in one transaction on a client of its own: committed when it resolves, rolled back when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /** Creates the database named in `url` when it does not exist yet (first start on a new machine). */
 export async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);

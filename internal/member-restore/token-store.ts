@@ -4,6 +4,7 @@
 // jobservers never spend one refresh token twice. A refresh Discord refuses means the user took
 // the authorization back: their tokens and opt-ins are deleted.
 import type pg from 'pg';
+import { inTransaction } from '../db/pool';
 import type { RESTPostOAuth2AccessTokenResult } from 'discord-api-types/v10';
 import { type DiscordOAuth, GrantRefused } from './discord-oauth';
 import type { TokenCipher } from './token-cipher';
@@ -25,18 +26,10 @@ export class MemberRestoreStore {
 
   /** Stores (or replaces) the user's tokens and opts them in for `guildId`, in one transaction. */
   async optIn(userId: string, guildId: string, grant: RESTPostOAuth2AccessTokenResult): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
+    await inTransaction(this.pool, async (client) => {
       await this.write(client, userId, grant, 'insert');
       await client.query('insert into member_restore_optins (guild_id, user_id) values ($1, $2) on conflict do nothing', [guildId, userId]);
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async write(db: pg.Pool | pg.PoolClient, userId: string, grant: RESTPostOAuth2AccessTokenResult, how: 'insert' | 'update'): Promise<void> {

@@ -15,6 +15,17 @@ describe('AntiRaid with Postgres down (sim -> proxy -> bot, private Postgres)', 
   let w: AntiraidWorld;
   let modlog: string;
   const modlogLines = async () => ((await w.state()).messages[modlog] ?? []).map((m) => m.content);
+  /** A new member deletes 5 channels (rule: more than 3 -> ban); Postgres stops after the first. */
+  const raidWhilePostgresStops = async (name: string) => {
+    const raider = await w.member(name, P.ManageChannels);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(((await (await w.act(w.ownerId, 'POST', `/guilds/${w.guildId}/channels`, { name: `${name}-${i}` })).json()) as { id: string }).id);
+    // One entry while Postgres is up copies the limits to Redis, as a running guild's would be.
+    assert.equal((await w.act(raider, 'DELETE', `/channels/${ids[0]}`)).status, 200);
+    await pg.stop();
+    for (const id of ids.slice(1)) await w.act(raider, 'DELETE', `/channels/${id}`);
+    return raider;
+  };
 
   before(async () => {
     pg = await privatePostgres();
@@ -32,15 +43,8 @@ describe('AntiRaid with Postgres down (sim -> proxy -> bot, private Postgres)', 
   });
 
   it('bans the raider from the cached rules, says the case is pending, writes it as #2 once Postgres is back', async () => {
-    const raider = await w.member('raider', P.ManageChannels);
     const moderator = await w.member('kicker', P.KickMembers);
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await (await w.act(w.ownerId, 'POST', `/guilds/${w.guildId}/channels`, { name: `doomed-${i}` })).json()) as { id: string }).id);
-    // One entry while Postgres is up copies the limits to Redis, as a running guild's would be.
-    assert.equal((await w.act(raider, 'DELETE', `/channels/${ids[0]}`)).status, 200);
-    await pg.stop();
-
-    for (const id of ids.slice(1)) await w.act(raider, 'DELETE', `/channels/${id}`);
+    const raider = await raidWhilePostgresStops('raider');
     await eventually('the raider banned', async () => (await w.state()).bans.some((b) => b.user.id === raider));
     const pending = await eventually('a pending-case line', async () => (await modlogLines()).find((l) => l.includes(`ban of <@${raider}>`)));
     assert.match(pending, /^Case: ban of .*\(case pending: the database is unavailable/);
@@ -62,12 +66,7 @@ describe('AntiRaid with Postgres down (sim -> proxy -> bot, private Postgres)', 
   it('a case pending when its cluster is killed -9 is written once, by the restarted cluster', async () => {
     type Cluster = { id: number; state: string; pid: number | null };
     const cluster = async () => ((await (await fetch(`${w.webUrl}/clusters`)).json()) as { clusters: Cluster[] }).clusters[0]!;
-    const raider = await w.member('second-raider', P.ManageChannels);
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await (await w.act(w.ownerId, 'POST', `/guilds/${w.guildId}/channels`, { name: `second-${i}` })).json()) as { id: string }).id);
-    assert.equal((await w.act(raider, 'DELETE', `/channels/${ids[0]}`)).status, 200);
-    await pg.stop();
-    for (const id of ids.slice(1)) await w.act(raider, 'DELETE', `/channels/${id}`);
+    const raider = await raidWhilePostgresStops('second-raider');
     await eventually('a pending-case line', async () => (await modlogLines()).find((l) => l.startsWith(`Case: ban of <@${raider}>`)), 15_000, () => w.output());
 
     const { pid } = await cluster();
