@@ -126,6 +126,8 @@ describe('member restore (opt-in, nuke, backup restore + member restore)', () =>
       if (res?.clusters.length && res.clusters.every((c) => c.state === 'up')) break;
       assert.ok(Date.now() < deadline, `clusters not up within 60 s: ${JSON.stringify(res)}`);
     }
+    const metrics = await (await fetch(`http://127.0.0.1:${proxyPort}/metrics`)).text();
+    assert.match(metrics, /^proxy_downstream_sessions(\{[^}]*\})? [1-9]/m, 'the bot is connected through the proxy');
     // The members of the story, and a raider above every role but the owner's reach.
     for (const name of Object.keys(users) as (keyof typeof users)[]) {
       users[name] = (await simPost('/_sim/users', { username: name })).id as string;
